@@ -1,0 +1,46 @@
+-- One row per day from the earliest to the latest pickup date in the data (late events
+-- included), so every fct_trips.pickup_date has a row here.
+
+with
+
+trips as (
+
+    select * from {{ ref('stg_trips') }}
+
+),
+
+bounds as (
+
+    select
+        min(pickup_date) as first_date,
+        max(pickup_date) as last_date
+
+    from trips
+
+),
+
+spine as (
+
+    {{ date_spine('first_date', 'last_date', 'bounds') }}
+
+),
+
+final as (
+
+    select
+        date_day,
+        cast(year(date_day) as integer) as calendar_year,
+        cast(quarter(date_day) as integer) as calendar_quarter,
+        cast(month(date_day) as integer) as calendar_month,
+        monthname(date_day) as month_name,
+        cast(day(date_day) as integer) as day_of_month,
+        cast(isodow(date_day) as integer) as day_of_week,
+        dayname(date_day) as day_name,
+        cast(date_trunc('week', date_day) as date) as week_start_date,
+        isodow(date_day) in (6, 7) as is_weekend
+
+    from spine
+
+)
+
+select * from final

@@ -1,0 +1,51 @@
+-- Demand per pickup hour: one row per (pickup_date, pickup_hour) that has trips.
+
+with
+
+trips as (
+
+    select * from {{ ref('fct_trips') }}
+
+),
+
+hourly as (
+
+    select
+        date_trunc('hour', pickup_at) as pickup_hour_start,
+        pickup_date,
+        pickup_hour,
+        pickup_day_of_week,
+        count(*) as trip_count,
+        cast(sum(passenger_count) as bigint) as passenger_count,
+        avg(trip_duration_minutes) as avg_trip_duration_minutes,
+        avg(trip_distance_miles) as avg_trip_distance_miles,
+        avg(avg_speed_mph) as avg_speed_mph,
+        sum(total_amount) as total_revenue,
+        count(*) filter (where is_airport_trip) as airport_trip_count
+
+    from trips
+
+    group by all
+
+),
+
+final as (
+
+    select
+        pickup_hour_start,
+        pickup_date,
+        pickup_hour,
+        pickup_day_of_week,
+        trip_count,
+        coalesce(passenger_count, 0) as passenger_count,
+        round(avg_trip_duration_minutes, 2) as avg_trip_duration_minutes,
+        round(avg_trip_distance_miles, 2) as avg_trip_distance_miles,
+        round(avg_speed_mph, 2) as avg_speed_mph,
+        cast(total_revenue as decimal(18, 2)) as total_revenue,
+        airport_trip_count
+
+    from hourly
+
+)
+
+select * from final

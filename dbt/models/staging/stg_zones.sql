@@ -1,0 +1,41 @@
+{#
+    Taxi zones: the official TLC taxi_zone_lookup.csv when its path is given
+    (--vars '{zone_lookup_csv: /path/taxi_zone_lookup.csv}' or env var ZONE_LOOKUP_CSV),
+    otherwise the project-authored approximation in seeds/taxi_zones.csv.
+#}
+{%- set zone_lookup_csv = var('zone_lookup_csv', '') or env_var('ZONE_LOOKUP_CSV', '') -%}
+
+with
+
+source as (
+
+    {% if zone_lookup_csv %}
+    select * from read_csv(
+        '{{ zone_lookup_csv | replace("'", "''") }}',
+        header = true,
+        columns = {
+            'LocationID': 'integer',
+            'Borough': 'varchar',
+            'Zone': 'varchar',
+            'service_zone': 'varchar'
+        }
+    )
+    {% else %}
+    select * from {{ ref('taxi_zones') }}
+    {% endif %}
+
+),
+
+renamed as (
+
+    select
+        cast(LocationID as integer) as location_id,
+        Borough as borough,
+        Zone as zone_name,
+        service_zone
+
+    from source
+
+)
+
+select * from renamed

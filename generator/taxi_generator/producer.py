@@ -1,0 +1,364 @@
+"""Produce the event stream to Kafka and write the run manifest.
+
+``run_generator`` is the one entry point. Delivery is all-or-error: the producer is idempotent
+with ``acks=all``; every delivery report is counted, the first error is kept, and a run whose
+acknowledged count is not exactly the number of messages handed to the producer raises
+``GeneratorError`` (after writing ``<run_id>.json.failed`` next to the manifests, which is not a
+manifest: reconciliation must not count it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from .anomalies import AnomalyRates
+from .manifest import Manifest
+from .model import resolve_start_date
+from .stream import EventStream
+
+log = logging.getLogger(__name__)
+
+MODES = ("burst", "realtime", "batch")
+
+#: librdkafka settings for throughput with exactly-once delivery per partition.
+PRODUCER_TUNING: dict[str, Any] = {
+    "enable.idempotence": True,  # implies acks=all, retries, max 5 in flight, ordering
+    "acks": "all",
+    "compression.type": "lz4",
+    "linger.ms": 50,
+    "batch.size": 1_000_000,  # bytes per partition batch (<= message.max.bytes)
+    "batch.num.messages": 100_000,
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+    "delivery.timeout.ms": 300_000,
+}
+POLL_EVERY = 1024  # serve delivery reports every N messages (power of two)
+METADATA_TIMEOUT_S = 15.0
+
+
+class GeneratorError(RuntimeError):
+    """The run did not deliver every message; the message says what happened."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def end_offsets(
+    bootstrap_servers: str, topic: str, timeout_s: float = METADATA_TIMEOUT_S
+) -> dict[str, int]:
+    """High watermark (next offset) of every partition of ``topic``, keyed by partition id."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": "taxi-generator-offsets",
+            "enable.auto.commit": False,
+            "allow.auto.create.topics": False,
+        }
+    )
+    try:
+        try:
+            md = consumer.list_topics(topic, timeout=timeout_s)
+        except KafkaException as e:
+            raise GeneratorError(
+                f"cannot read metadata of topic {topic!r} from {bootstrap_servers}: {e}"
+            ) from e
+        tmd = md.topics.get(topic)
+        if tmd is None or tmd.error is not None or not tmd.partitions:
+            why = tmd.error if tmd is not None and tmd.error is not None else "no partitions"
+            raise GeneratorError(
+                f"topic {topic!r} is not usable on {bootstrap_servers} ({why}); create it first"
+            )
+        out: dict[str, int] = {}
+        for p in sorted(tmd.partitions):
+            _low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, p), timeout=timeout_s, cached=False
+            )
+            out[str(p)] = high
+        return out
+    finally:
+        consumer.close()
+
+
+class _Delivery:
+    """Delivery-report bookkeeping (called from ``poll``/``flush`` on this thread)."""
+
+    __slots__ = ("acked", "failed", "first_error", "fatal")
+
+    def __init__(self) -> None:
+        self.acked = 0
+        self.failed = 0
+        self.first_error: str | None = None
+        self.fatal: str | None = None
+
+    def on_delivery(self, err: KafkaError | None, msg: Any) -> None:
+        if err is None:
+            self.acked += 1
+            return
+        self.failed += 1
+        if self.first_error is None:
+            self.first_error = (
+                f"delivery to {msg.topic()}[{msg.partition()}] failed: {err.str()} "
+                f"(code {err.code()}, retriable={err.retriable()}, fatal={err.fatal()})"
+            )
+
+    def on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self.fatal = self.fatal or f"fatal producer error: {err.str()}"
+        else:
+            log.warning("kafka: %s", err.str())
+
+    @property
+    def error(self) -> str | None:
+        return self.fatal or self.first_error
+
+
+def _make_pacer(
+    mode: str,
+    *,
+    rate: float | None,
+    speedup: float,
+    batch_size: int,
+    batch_interval_s: float,
+    wait: Callable[[float], None],
+) -> Callable[[int, int], None] | None:
+    """A function ``pace(sent, event_s)`` called before each message, or None for no pacing."""
+    if mode == "burst" and rate is None:
+        return None
+    start: list[float] = []  # wall clock and event time of the first message
+    first_event: list[int] = []
+
+    def pace(sent: int, event_s: int) -> None:
+        now = time.perf_counter()
+        if not start:
+            start.append(now)
+            first_event.append(event_s)
+            return
+        target = start[0]
+        if mode == "realtime":
+            target += max(0, event_s - first_event[0]) / speedup
+        elif mode == "batch":
+            target += (sent // batch_size) * batch_interval_s
+        if rate is not None:
+            target = max(target, start[0] + sent / rate)
+        delay = target - now
+        if delay > 0.001:
+            wait(delay)
+
+    return pace
+
+
+def run_generator(
+    settings: Any,
+    *,
+    events: int,
+    mode: str = "burst",
+    rate: float | None = None,
+    speedup: float = 60.0,
+    batch_size: int = 1000,
+    batch_interval_s: float = 1.0,
+    seed: int | None = None,
+    start_date: date | None = None,
+    days: int = 1,
+    anomalies: AnomalyRates | None = None,
+    progress: bool = True,
+    flush_timeout_s: float = 120.0,
+    producer_overrides: dict[str, Any] | None = None,
+) -> Manifest:
+    """Produce ``events`` clean trips (plus the anomalies asked for) to ``settings.topic_raw``.
+
+    Modes: ``burst`` as fast as possible; ``realtime`` paced by event time, ``speedup`` event
+    seconds per wall second; ``batch`` ``batch_size`` messages every ``batch_interval_s``.
+    ``rate`` caps any mode at that many messages per second. Returns the manifest, also written
+    to ``settings.manifests_dir/<run_id>.json``; raises ``GeneratorError`` unless every message
+    was acknowledged.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if events < 0:
+        raise ValueError("events must be >= 0")
+    if rate is not None and rate <= 0:
+        raise ValueError("rate must be > 0 events/s")
+    if speedup <= 0:
+        raise ValueError("speedup must be > 0")
+    if batch_size < 1 or batch_interval_s < 0:
+        raise ValueError("batch_size must be >= 1 and batch_interval_s >= 0")
+
+    seed = settings.generator_seed if seed is None else seed
+    start = resolve_start_date(start_date or settings.generator_start_date)
+    topic = settings.topic_raw
+    bootstrap = settings.kafka_bootstrap_servers
+    stream = EventStream(events, seed=seed, start_date=start, days=days, anomalies=anomalies)
+
+    started = _utc_now()
+    run_id = f"{started:%Y%m%dT%H%M%SZ}-{seed}"
+    manifests_dir = settings.manifests_dir
+    k = 1
+    while (manifests_dir / f"{run_id}.json").exists():  # two runs in the same second
+        k += 1
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{seed}-{k}"
+
+    offsets_before = end_offsets(bootstrap, topic)
+
+    delivery = _Delivery()
+    config = {
+        "bootstrap.servers": bootstrap,
+        "client.id": f"taxi-generator-{run_id}",
+        **PRODUCER_TUNING,
+        **(producer_overrides or {}),
+        "on_delivery": delivery.on_delivery,
+        "error_cb": delivery.on_error,
+    }
+    producer = Producer(config)
+
+    def wait(seconds: float) -> None:  # sleep while serving delivery reports
+        end = time.perf_counter() + seconds
+        while (left := end - time.perf_counter()) > 0:
+            producer.poll(min(left, 0.05))
+
+    pacer = _make_pacer(
+        mode,
+        rate=rate,
+        speedup=speedup,
+        batch_size=batch_size,
+        batch_interval_s=batch_interval_s,
+        wait=wait,
+    )
+
+    bar = _Progress(stream.planned_messages, f"{topic} ({mode})") if progress else None
+    sent = 0
+    error: str | None = None
+    messages = iter(stream)
+    t0 = time.perf_counter()
+    try:
+        produce = producer.produce
+        poll = producer.poll
+        mask = POLL_EVERY - 1
+        for key, value, event_s, _kind in messages:
+            if pacer is not None:
+                pacer(sent, event_s)
+            while True:
+                try:
+                    produce(topic, value, key)
+                    break
+                except BufferError:  # local queue full: let librdkafka drain it
+                    poll(0.05)
+            sent += 1
+            if not sent & mask:
+                poll(0)
+                if delivery.error:
+                    break
+                if bar is not None:
+                    bar.update(sent, delivery.acked)
+    except KafkaException as e:
+        error = f"produce failed after {sent} messages: {e}"
+    except KeyboardInterrupt:
+        error = f"interrupted after {sent} messages"
+        raise
+    finally:
+        messages.close()  # final counts (also when stopped early)
+        remaining = producer.flush(flush_timeout_s)
+        t1 = time.perf_counter()
+        if bar is not None:
+            bar.update(sent, delivery.acked, force=True)
+            bar.close()
+        if error is None:
+            error = delivery.error
+        if error is None and remaining:
+            error = f"{remaining} messages not acknowledged within {flush_timeout_s} s"
+        if error is None and delivery.acked != sent:
+            error = f"acknowledged {delivery.acked} of {sent} messages"
+
+        finished = _utc_now()
+        duration = t1 - t0
+        counts = stream.counts.as_dict()
+        manifest = Manifest(
+            run_id=run_id,
+            topic=topic,
+            seed=seed,
+            mode=mode,
+            requested=events,
+            started_at=_iso(started),
+            finished_at=_iso(finished),
+            duration_s=round(duration, 3),
+            events_per_s=round(counts["clean"] / duration, 1) if duration > 0 else 0.0,
+            messages_acked=delivery.acked,
+            counts=counts,
+            offsets_before=offsets_before,
+            offsets_after={},
+        )
+        if error is not None:
+            # not a manifest (a different suffix): the counts of a broken run cannot be trusted
+            try:
+                manifest.offsets_after = end_offsets(bootstrap, topic)
+            except GeneratorError as e:
+                log.warning("%s", e)
+            path = manifest.write(manifests_dir, suffix=".json.failed")
+            raise GeneratorError(
+                f"generator run {run_id} failed: {error}; sent {sent}, acked {delivery.acked}, "
+                f"failed {delivery.failed}; partial manifest {path}"
+            )
+
+    manifest.offsets_after = end_offsets(bootstrap, topic)
+    problems = manifest.problems()
+    if problems:  # a bug in the generator, not in Kafka
+        manifest.write(manifests_dir, suffix=".json.failed")
+        raise GeneratorError(f"generator run {run_id} is inconsistent: {'; '.join(problems)}")
+    if manifest.offsets_delta() != manifest.messages_acked:
+        log.warning(
+            "topic %s grew by %d messages during run %s, which acked %d (another producer?)",
+            topic,
+            manifest.offsets_delta(),
+            run_id,
+            manifest.messages_acked,
+        )
+    manifest.write(manifests_dir)
+    return manifest
+
+
+class _Progress:
+    """A rich progress bar: messages sent / planned, acked, rate."""
+
+    def __init__(self, total: int, description: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold blue]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("acked {task.fields[acked]:,}"),
+            TextColumn("{task.fields[rate]:,.0f} msg/s"),
+            TimeElapsedColumn(),
+            refresh_per_second=4,
+        )
+        self._task = self._progress.add_task(description, total=total, acked=0, rate=0.0)
+        self._t0 = time.perf_counter()
+        self._last = 0.0
+        self._progress.start()
+
+    def update(self, sent: int, acked: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if now - self._last < 0.2 and not force:
+            return
+        self._last = now
+        rate = sent / (now - self._t0) if now > self._t0 else 0.0
+        self._progress.update(self._task, completed=sent, acked=acked, rate=rate)
+
+    def close(self) -> None:
+        self._progress.stop()

@@ -1,0 +1,149 @@
+"""The message stream of one run: clean trips in event-time order with anomalies mixed in.
+
+``EventStream`` yields ``(key, value, event_s, kind)`` tuples, ready for ``Producer.produce``:
+``key`` is the PULocationID as text, ``value`` the JSON text, ``event_s`` the stream's event time
+(seconds since midnight of the start date; for a late event the time of the stream position, not
+its old pick-up time) and ``kind`` one of ``anomalies.COUNT_KEYS`` (late events: ``"late"``).
+
+Three independent random streams keep runs comparable: the clean trips come from
+``Random(seed)``, the anomaly plan and the anomalous records from ``Random(f"{seed}:anomalies")``
+and Faker seeded with ``seed``. Adding anomalies therefore changes no clean event except the
+ones chosen to be late (their pick-up time moves back 1-72 h).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from random import Random
+
+from faker import Faker
+
+from .anomalies import (
+    CLEAN,
+    DUPLICATE,
+    EXTRA_KINDS,
+    LATE,
+    LATE_MAX_S,
+    LATE_MIN_S,
+    AnomalyMaker,
+    AnomalyRates,
+    EventCounts,
+)
+from .model import Clock, TripFactory, pickup_schedule, resolve_start_date, trip_to_json
+from .model import trip_to_record as _record
+
+Message = tuple[str, str, int, str]
+
+#: A duplicate is resent up to this many clean positions after its original.
+DUPLICATE_MAX_DELAY = 500
+#: Keys: PULocationID as decimal text.
+_KEYS = [str(i) for i in range(512)]
+
+
+class EventStream:
+    """All messages of one run, deterministic for (seed, start date, days, events, rates)."""
+
+    def __init__(
+        self,
+        events: int,
+        *,
+        seed: int,
+        start_date: date | str | None = None,
+        days: int = 1,
+        anomalies: AnomalyRates | None = None,
+    ) -> None:
+        if events < 0:
+            raise ValueError("events must be >= 0")
+        if days < 1:
+            raise ValueError("days must be >= 1")
+        self.events = events
+        self.seed = seed
+        self.days = days
+        self.rates = anomalies or AnomalyRates()
+        self.clock = Clock(resolve_start_date(start_date))
+        self.planned = self.rates.planned_counts(events)
+        #: what has been yielded; ``clean`` is filled in when the iteration ends or is closed
+        self.counts = EventCounts()
+
+    @property
+    def start_date(self) -> date:
+        return self.clock.start_date
+
+    @property
+    def planned_messages(self) -> int:
+        return self.planned[CLEAN] + sum(self.planned[k] for k in EXTRA_KINDS)
+
+    def _plan(self, arng: Random) -> tuple[set[int], dict[int, list[tuple[str, int]]]]:
+        """Late positions, and per clean position the extra messages to send right after it.
+
+        An extra message is ``(kind, source position)``: for a duplicate the clean position it
+        copies, otherwise unused (-1).
+        """
+        n = self.events
+        late = set(arng.sample(range(n), self.planned[LATE])) if n else set()
+        after: dict[int, list[tuple[str, int]]] = {}
+        if n == 0:
+            return late, after
+        for kind in EXTRA_KINDS:
+            for _ in range(self.planned[kind]):
+                if kind == DUPLICATE:
+                    src = arng.randrange(n)
+                    pos = min(n - 1, src + arng.randrange(DUPLICATE_MAX_DELAY + 1))
+                    after.setdefault(pos, []).append((kind, src))
+                else:
+                    after.setdefault(arng.randrange(n), []).append((kind, -1))
+        return late, after
+
+    def __iter__(self) -> Iterator[Message]:
+        n = self.events
+        clock = self.clock
+        rng = Random(self.seed)
+        arng = Random(f"{self.seed}:anomalies")
+        faker = Faker("en_US")
+        faker.seed_instance(self.seed)
+        factory = TripFactory(rng, clock)
+        anomaly_factory = TripFactory(arng, clock)
+        maker = AnomalyMaker(arng, faker)
+        late, after = self._plan(arng)
+        dup_sources = {s for extras in after.values() for kind, s in extras if kind == DUPLICATE}
+        special = late | set(after) | dup_sources
+        sent: dict[int, tuple[str, str]] = {}  # duplicate sources, until resent
+
+        counts = self.counts
+        keys = _KEYS
+        make = factory.make
+        pos = 0
+        try:
+            for t in pickup_schedule(rng, n, clock.start_date, self.days):
+                if pos not in special:  # hot path
+                    pos += 1
+                    trip = make(t)
+                    yield keys[trip.pu_location_id], trip_to_json(trip, clock), t, CLEAN
+                    continue
+                here = pos
+                pos += 1  # counted before it is yielded: a closed stream never under-counts
+                kind = CLEAN
+                if here in late:
+                    trip = make(t - arng.randint(LATE_MIN_S, LATE_MAX_S))
+                    kind = LATE
+                else:
+                    trip = make(t)
+                key, value = keys[trip.pu_location_id], trip_to_json(trip, clock)
+                if here in dup_sources:
+                    sent[here] = (key, value)
+                if kind == LATE:
+                    counts.late += 1
+                yield key, value, t, kind
+                for extra, src in after.get(here, ()):
+                    if extra == DUPLICATE:  # the source is at or before this position
+                        key_d, value_d = sent[src]
+                        counts.duplicate += 1
+                        yield key_d, value_d, t, DUPLICATE
+                    else:
+                        bad = anomaly_factory.make(t)
+                        value_b = maker.make(extra, _record(bad, clock), trip_to_json(bad, clock))
+                        counts.add(extra)
+                        yield keys[bad.pu_location_id], value_b, t, extra
+        finally:
+            counts.clean = pos

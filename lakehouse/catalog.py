@@ -1,0 +1,80 @@
+"""Iceberg catalog access from Python (pyiceberg SqlCatalog = Flink's JdbcCatalog, same tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.table import Table
+
+from lakehouse.settings import Settings
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    if settings.catalog_backend == "sqlite":
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    props = settings.pyiceberg_properties()
+    props.pop("type")
+    return SqlCatalog(settings.iceberg_catalog_name, **props)
+
+
+def load_table(catalog: Catalog, identifier: str) -> Table | None:
+    try:
+        return catalog.load_table(identifier)
+    except (NoSuchTableError, NoSuchNamespaceError):
+        return None
+
+
+def row_count(table: Table | None) -> int:
+    """Rows in the current snapshot, from metadata only (our tables carry no delete files)."""
+    if table is None or table.current_snapshot() is None:
+        return 0
+    total = 0
+    for task in table.scan().plan_files():
+        if task.delete_files:
+            raise RuntimeError(
+                f"{table.name()} has delete files; counts from metadata would be wrong"
+            )
+        total += task.file.record_count
+    return total
+
+
+def read_columns(table: Table | None, columns: tuple[str, ...], row_filter: str = "") -> pa.Table:
+    if table is None or table.current_snapshot() is None:
+        return pa.table({c: pa.array([]) for c in columns})
+    scan = table.scan(selected_fields=columns, row_filter=row_filter or "True")
+    return scan.to_arrow()
+
+
+def max_offsets(tables: list[Table | None], topic: str) -> dict[int, int]:
+    """Highest Kafka offset per partition of `topic` already stored in the given tables."""
+    out: dict[int, int] = {}
+    for table in tables:
+        data = read_columns(table, ("kafka_topic", "kafka_partition", "kafka_offset"))
+        if data.num_rows == 0:
+            continue
+        data = data.filter(pc.equal(data["kafka_topic"], topic))
+        grouped = data.group_by("kafka_partition").aggregate([("kafka_offset", "max")])
+        for part, off in zip(
+            grouped["kafka_partition"].to_pylist(),
+            grouped["kafka_offset_max"].to_pylist(),
+            strict=True,
+        ):
+            out[part] = max(out.get(part, -1), off)
+    return out
+
+
+def snapshot_info(table: Table | None) -> dict[str, Any]:
+    if table is None or table.current_snapshot() is None:
+        return {"snapshot_id": None}
+    snap = table.current_snapshot()
+    summary = snap.summary
+    return {
+        "snapshot_id": snap.snapshot_id,
+        "committed_at_ms": snap.timestamp_ms,
+        "operation": str(summary.operation.value) if summary else None,
+    }

@@ -1,0 +1,465 @@
+"""The native runtime: the same engines the compose stack runs, as local processes.
+
+Kafka (KRaft, Maven Central jars), a Flink session cluster + SQL Gateway (the apache-flink wheel's
+distribution), and optionally MinIO (S3 warehouse) and PostgreSQL (catalog database). Installed by
+scripts/bootstrap.sh into the cache; data and logs under settings.lakehouse_home.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import pwd
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from lakehouse.native.processes import Service, StackError, port_open, wait_until
+from lakehouse.settings import REPO_ROOT, Settings
+
+FLINK_VERSION = "2.0.1"
+
+
+def _kafka_version() -> str:
+    import re
+
+    text = (REPO_ROOT / "kafka" / "pom.xml").read_text()
+    match = re.search(r"<kafka.version>(.+?)</kafka.version>", text)
+    if not match:
+        raise StackError("kafka/pom.xml has no <kafka.version>")
+    return match.group(1)
+
+
+def _host_port(url_or_hostport: str) -> tuple[str, int]:
+    if "://" in url_or_hostport:
+        parsed = urlparse(url_or_hostport)
+        return parsed.hostname or "localhost", parsed.port or 80
+    host, _, port = url_or_hostport.split(",")[0].rpartition(":")
+    return host or "localhost", int(port)
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    pid: int | None
+    endpoint: str
+    healthy: bool
+
+
+class NativeStack:
+    def __init__(self, settings: Settings):
+        self.s = settings
+        self.home = settings.lakehouse_home.resolve()
+        self.run_dir = self.home / "run"
+        self.logs = settings.logs_dir.resolve()
+        self.cache = settings.cache_dir
+        self.flink_home = Path(os.environ.get("FLINK_HOME", self.cache / f"flink-{FLINK_VERSION}"))
+        self.kafka_home = Path(
+            os.environ.get("KAFKA_HOME", self.cache / f"kafka-{_kafka_version()}")
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _svc(self, name: str) -> Service:
+        return Service(name, self.run_dir, self.logs / f"{name}.log")
+
+    def _require(self, path: Path, what: str) -> None:
+        if not path.exists():
+            raise StackError(f"{what} not found at {path}. Run `make bootstrap` first.")
+
+    def _java(self) -> str:
+        java = shutil.which("java")
+        if not java:
+            raise StackError("Java 17+ not found on PATH (Flink 2.0 and Kafka 4 need it).")
+        return java
+
+    def _check_port_free(self, name: str, host: str, port: int, owner: Service) -> None:
+        if port_open(host, port) and not owner.pid():
+            raise StackError(
+                f"{name}: port {host}:{port} is already in use by another process. "
+                f"Stop that process or change the port in .env."
+            )
+
+    # ------------------------------------------------------------------ Kafka
+    def kafka_up(self) -> None:
+        self._require(self.kafka_home / "libs", "Kafka jars")
+        svc = self._svc("kafka")
+        host, port = _host_port(self.s.kafka_bootstrap_servers)
+        if svc.pid() and port_open(host, port):
+            return
+        self._check_port_free("Kafka", host, port, svc)
+        self._check_port_free("Kafka controller", host, port + 1, svc)
+        kdir = self.home / "kafka"
+        data = kdir / "data"
+        kdir.mkdir(parents=True, exist_ok=True)
+        props = kdir / "server.properties"
+        props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.bootstrap.servers={host}:{port + 1}",
+                    f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{port + 1}",
+                    f"advertised.listeners=PLAINTEXT://{host}:{port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    f"log.dirs={data}",
+                    f"num.partitions={self.s.topic_partitions}",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=3",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                    "",
+                ]
+            )
+        )
+        log4j = kdir / "log4j2.properties"
+        log4j.write_text(
+            "rootLogger.level=INFO\nrootLogger.appenderRef.stdout.ref=STDOUT\n"
+            "appender.stdout.type=Console\nappender.stdout.name=STDOUT\n"
+            "appender.stdout.layout.type=PatternLayout\n"
+            "appender.stdout.layout.pattern=[%d] %p %m (%c)%n\n"
+            "logger.kafka.name=kafka\nlogger.kafka.level=WARN\n"
+            "logger.state.name=state.change.logger\nlogger.state.level=WARN\n"
+            "logger.controller.name=kafka.controller\nlogger.controller.level=WARN\n"
+            "logger.apache.name=org.apache.kafka\nlogger.apache.level=WARN\n"
+        )
+        java = self._java()
+        cp = f"{self.kafka_home / 'libs'}/*"
+        jvm = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", f"-Dlog4j2.configurationFile={log4j}"]
+        if not (data / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            subprocess.run(
+                [java, *jvm, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                 "-c", str(props), "--standalone"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+        svc.start([java, *jvm, "-cp", cp, "kafka.Kafka", str(props)])
+        wait_until(
+            "Kafka broker", lambda: self._kafka_healthy(), 90, svc.log_file, lambda: bool(svc.pid())
+        )
+
+    def _kafka_healthy(self) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.s.kafka_bootstrap_servers})
+        md = admin.list_topics(timeout=2)
+        return len(md.brokers) >= 1
+
+    # ------------------------------------------------------------------ Flink
+    def _flink_env(self) -> dict[str, str]:
+        return {
+            "FLINK_CONF_DIR": str(self.home / "flink" / "conf"),
+            "FLINK_LOG_DIR": str(self.logs / "flink"),
+            "FLINK_PID_DIR": str(self.run_dir),
+            "FLINK_HOME": str(self.flink_home),
+            # Flink names its pid files after $USER, which is unset in some containers
+            "USER": pwd.getpwuid(os.getuid()).pw_name,
+        }
+
+    def _write_flink_conf(self) -> None:
+        conf = self.home / "flink" / "conf"
+        conf.mkdir(parents=True, exist_ok=True)
+        for f in (self.flink_home / "conf").glob("log4j*.properties"):
+            shutil.copy(f, conf / f.name)
+        rest_host, rest_port = _host_port(self.s.flink_rest_url)
+        gw_host, gw_port = _host_port(self.s.flink_gateway_url)
+        tmp = self.home / "flink" / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        import yaml
+
+        # keep the distribution's JVM flags (--add-opens etc. that Java 17 needs)
+        default = yaml.safe_load((self.flink_home / "conf" / "config.yaml").read_text()) or {}
+        java_opts = default.get("env", {}).get("java", {}).get("opts", {}).get("all", "")
+        (conf / "config.yaml").write_text(
+            f"""# generated by lakehouse.native.stack (settings in .env)
+jobmanager.rpc.address: localhost
+jobmanager.bind-host: localhost
+taskmanager.bind-host: localhost
+taskmanager.host: localhost
+rest.address: {rest_host}
+rest.bind-address: {rest_host}
+rest.port: {rest_port}
+jobmanager.memory.process.size: 1280m
+taskmanager.memory.process.size: 3072m
+taskmanager.memory.managed.fraction: 0.25
+taskmanager.numberOfTaskSlots: {max(2, self.s.flink_parallelism)}
+parallelism.default: {self.s.flink_parallelism}
+io.tmp.dirs: {tmp}
+sql-gateway.endpoint.rest.address: {gw_host}
+sql-gateway.endpoint.rest.bind-address: {gw_host}
+sql-gateway.endpoint.rest.port: {gw_port}
+sql-gateway.session.idle-timeout: 30min
+execution.checkpointing.dir: file://{self.home / "flink" / "checkpoints"}
+state.savepoints.dir: file://{self.home / "flink" / "savepoints"}
+restart-strategy.type: fixed-delay
+restart-strategy.fixed-delay.attempts: 3
+restart-strategy.fixed-delay.delay: 5s
+env.java.opts.all: {java_opts} -XX:+UseG1GC
+"""
+        )
+
+    def _flink_script(self, script: str, *args: str) -> None:
+        self._require(self.flink_home / "bin" / script, "Flink distribution")
+        proc = subprocess.run(
+            [str(self.flink_home / "bin" / script), *args],
+            env={**os.environ, **self._flink_env()},
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise StackError(f"{script} {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+
+    def _flink_pid(self, kind: str) -> int | None:
+        from lakehouse.native.processes import pid_alive
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+        pid_file = self.run_dir / f"flink-{user}-{kind}.pid"
+        try:
+            pids = [int(x) for x in pid_file.read_text().split()]
+        except (OSError, ValueError):
+            return None
+        alive = [p for p in pids if pid_alive(p)]
+        return alive[0] if alive else None
+
+    def flink_up(self) -> None:
+        self._java()
+        rest_host, rest_port = _host_port(self.s.flink_rest_url)
+        gw_host, gw_port = _host_port(self.s.flink_gateway_url)
+        self._write_flink_conf()
+        (self.logs / "flink").mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log = self.logs / "flink"
+        if not self._flink_pid("standalonesession"):
+            if port_open(rest_host, rest_port):
+                raise StackError(f"Flink: port {rest_host}:{rest_port} is already in use.")
+            self._flink_script("jobmanager.sh", "start")
+        if not self._flink_pid("taskexecutor"):
+            self._flink_script("taskmanager.sh", "start")
+        wait_until(
+            "Flink JobManager + TaskManager",
+            lambda: (
+                httpx.get(f"{self.s.flink_rest_url}/overview", timeout=2).json()["taskmanagers"]
+                >= 1
+            ),
+            120,
+            next(iter(sorted(log.glob("*standalonesession*.log"))), None),
+            lambda: bool(self._flink_pid("standalonesession")),
+        )
+        if not self._flink_pid("sql-gateway"):
+            if port_open(gw_host, gw_port):
+                raise StackError(f"Flink SQL Gateway: port {gw_host}:{gw_port} is already in use.")
+            self._flink_script("sql-gateway.sh", "start")
+        wait_until(
+            "Flink SQL Gateway",
+            lambda: httpx.get(f"{self.s.flink_gateway_url}/v1/info", timeout=2).status_code == 200,
+            90,
+            next(iter(sorted(log.glob("*sql-gateway*.log"))), None),
+            lambda: bool(self._flink_pid("sql-gateway")),
+        )
+
+    def flink_down(self) -> None:
+        if not self.flink_home.exists():
+            return
+        for script, args in (
+            ("sql-gateway.sh", ["stop"]),
+            ("taskmanager.sh", ["stop-all"]),
+            ("jobmanager.sh", ["stop"]),
+        ):
+            try:
+                self._flink_script(script, *args)
+            except StackError:
+                pass
+
+    # ------------------------------------------------------------------ MinIO (S3)
+    def minio_up(self) -> None:
+        binary = self.cache / "bin" / "minio"
+        self._require(binary, "MinIO binary (scripts/bootstrap.sh --with-s3)")
+        key = self.s.s3_access_key.get_secret_value()
+        secret = self.s.s3_secret_key.get_secret_value()
+        if not key or len(secret) < 8:
+            raise StackError(
+                "S3_ACCESS_KEY / S3_SECRET_KEY (8+ chars) must be set in .env for MinIO "
+                "(`make env` generates them)."
+            )
+        svc = self._svc("minio")
+        host, port = _host_port(self.s.s3_endpoint)
+        if not svc.pid():
+            self._check_port_free("MinIO", host, port, svc)
+            data = self.home / "minio"
+            data.mkdir(parents=True, exist_ok=True)
+            svc.start(
+                [str(binary), "server", str(data), "--address", f"{host}:{port}",
+                 "--console-address", f"{host}:{port + 1}", "--quiet"],
+                env={"MINIO_ROOT_USER": key, "MINIO_ROOT_PASSWORD": secret,
+                     "MINIO_BROWSER": "off", "MINIO_UPDATE": "off"},
+            )  # fmt: skip
+        wait_until(
+            "MinIO",
+            lambda: (
+                httpx.get(f"{self.s.s3_endpoint}/minio/health/live", timeout=2).status_code == 200
+            ),
+            60,
+            svc.log_file,
+            lambda: bool(svc.pid()),
+        )
+        self.ensure_bucket()
+
+    def ensure_bucket(self) -> None:
+        """Create the warehouse bucket (private) if the warehouse is on S3."""
+        if not self.s.warehouse_is_s3:
+            return
+        from pyarrow import fs
+
+        bucket = urlparse(self.s.warehouse_uri).netloc
+        s3 = fs.S3FileSystem(
+            access_key=self.s.s3_access_key.get_secret_value(),
+            secret_key=self.s.s3_secret_key.get_secret_value(),
+            endpoint_override=self.s.s3_endpoint,
+            region=self.s.s3_region,
+            allow_bucket_creation=True,
+        )
+        if s3.get_file_info(bucket).type == fs.FileType.NotFound:
+            s3.create_dir(bucket)
+
+    # ------------------------------------------------------------------ PostgreSQL
+    def _pg_bin(self) -> Path:
+        for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (candidate / "postgres").exists():
+                return candidate
+        raise StackError(
+            "PostgreSQL server not found. Run `scripts/bootstrap.sh --with-postgres` "
+            "(Debian's postgresql package)."
+        )
+
+    def _as_pg_user(self, cmd: list[str]) -> list[str]:
+        if os.getuid() == 0:  # initdb/postgres refuse to run as root
+            return ["runuser", "-u", "postgres", "--", *cmd]
+        return cmd
+
+    def postgres_up(self) -> None:
+        password = self.s.postgres_password.get_secret_value()
+        if not password:
+            raise StackError("POSTGRES_PASSWORD must be set in .env (`make env` generates it).")
+        bindir = self._pg_bin()
+        pgdir = self.home / "postgres"
+        data = pgdir / "data"
+        host, port = self.s.postgres_host, self.s.postgres_port
+        svc_log = self.logs / "postgres.log"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        if os.getuid() == 0:
+            pgdir.mkdir(parents=True, exist_ok=True)
+            shutil.chown(pgdir, "postgres", "postgres")
+            if not svc_log.exists():
+                svc_log.touch()
+            shutil.chown(svc_log, "postgres", "postgres")
+        if not (data / "PG_VERSION").exists():
+            pwfile = pgdir / "pwfile"
+            pwfile.write_text(password + "\n")
+            if os.getuid() == 0:
+                shutil.chown(pwfile, "postgres", "postgres")
+            subprocess.run(
+                self._as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U",
+                                  self.s.postgres_user, "--auth=scram-sha-256",
+                                  f"--pwfile={pwfile}", "-E", "UTF8"]),
+                check=True, capture_output=True,
+            )  # fmt: skip
+            pwfile.unlink()
+        status = subprocess.run(
+            self._as_pg_user([str(bindir / "pg_ctl"), "status", "-D", str(data)]),
+            capture_output=True,
+        )
+        if status.returncode != 0:
+            if port_open(host, port):
+                raise StackError(f"PostgreSQL: port {host}:{port} is already in use.")
+            subprocess.run(
+                self._as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-D", str(data), "-l",
+                                  str(svc_log), "-o",
+                                  f"-p {port} -k {data} -c listen_addresses={host}"]),
+                check=True, capture_output=True,
+            )  # fmt: skip
+        self.ensure_database(self.s.catalog_postgres_db)
+
+    def ensure_database(self, name: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(
+            host=self.s.postgres_host,
+            port=self.s.postgres_port,
+            user=self.s.postgres_user,
+            password=self.s.postgres_password.get_secret_value(),
+            dbname="postgres",
+        )
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (name,))
+            if not cur.fetchone():
+                cur.execute(f'create database "{name}"')
+        conn.close()
+
+    def postgres_down(self) -> None:
+        data = self.home / "postgres" / "data"
+        if not (data / "PG_VERSION").exists():
+            return
+        try:
+            bindir = self._pg_bin()
+        except StackError:
+            return
+        subprocess.run(
+            self._as_pg_user([str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast"]),
+            capture_output=True,
+        )
+
+    # ------------------------------------------------------------------ whole stack
+    def up(self, with_s3: bool = False, with_postgres: bool = False) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        if with_postgres or self.s.catalog_backend == "postgres":
+            self.postgres_up()
+        if with_s3 or self.s.warehouse_is_s3:
+            self.minio_up()
+        self.kafka_up()
+        self.flink_up()
+
+    def down(self) -> None:
+        self.flink_down()
+        self._svc("kafka").stop(timeout=30)
+        self._svc("minio").stop(timeout=10)
+        self.postgres_down()
+
+    def status(self) -> list[ServiceStatus]:
+        out: list[ServiceStatus] = []
+        host, port = _host_port(self.s.kafka_bootstrap_servers)
+        out.append(
+            ServiceStatus(
+                "kafka", self._svc("kafka").pid(), f"{host}:{port}", port_open(host, port)
+            )
+        )
+        for name, kind, url, path in (
+            ("flink-jobmanager", "standalonesession", self.s.flink_rest_url, "/overview"),
+            ("flink-taskmanager", "taskexecutor", self.s.flink_rest_url, "/overview"),
+            ("flink-sql-gateway", "sql-gateway", self.s.flink_gateway_url, "/v1/info"),
+        ):
+            try:
+                ok = httpx.get(url + path, timeout=1).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            out.append(ServiceStatus(name, self._flink_pid(kind), url, ok))
+        mhost, mport = _host_port(self.s.s3_endpoint)
+        out.append(
+            ServiceStatus("minio", self._svc("minio").pid(), self.s.s3_endpoint,
+                          port_open(mhost, mport))
+        )  # fmt: skip
+        out.append(
+            ServiceStatus("postgres", None, f"{self.s.postgres_host}:{self.s.postgres_port}",
+                          port_open(self.s.postgres_host, self.s.postgres_port))
+        )  # fmt: skip
+        return out

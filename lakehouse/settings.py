@@ -1,0 +1,144 @@
+"""The one place configuration lives.
+
+Every driver (Makefile, Kestra, Dagster, tests) reads the same settings: environment variables,
+then `.env` at the repository root. Nothing else hard-codes hosts, credentials or paths.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=REPO_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- where the native runtime keeps its data (git-ignored) and its downloads (outside git)
+    lakehouse_home: Path = Field(default=REPO_ROOT / ".lakehouse")
+    cache_dir: Path = Field(default=Path.home() / ".cache" / "taxi-lakehouse")
+
+    # --- Kafka
+    kafka_bootstrap_servers: str = "localhost:9092"
+    topic_raw: str = "taxi.raw_trips"
+    topic_dlq: str = "taxi.raw_trips.dlq"
+    topic_partitions: int = 3
+    topic_retention_ms: int = 7 * 24 * 3600 * 1000
+
+    # --- Iceberg catalog (JDBC catalog in Flink == SqlCatalog in pyiceberg)
+    iceberg_catalog_name: str = "lakehouse"
+    catalog_backend: Literal["sqlite", "postgres"] = "sqlite"
+    catalog_sqlite_path: Path | None = None  # default: <lakehouse_home>/catalog/iceberg.db
+    postgres_host: str = "localhost"
+    postgres_port: int = 5432
+    postgres_user: str = "lakehouse"
+    postgres_password: SecretStr = SecretStr("")
+    catalog_postgres_db: str = "iceberg_catalog"
+
+    # warehouse: a local directory (file://) or an S3 bucket (s3://bucket/prefix)
+    warehouse: str = ""  # default: file://<lakehouse_home>/warehouse
+    s3_endpoint: str = "http://localhost:9000"
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_region: str = "us-east-1"
+
+    bronze_namespace: str = "bronze"
+    silver_namespace: str = "silver"
+
+    # --- Flink
+    flink_rest_url: str = "http://localhost:8081"
+    flink_gateway_url: str = "http://localhost:8083"
+    flink_parallelism: int = 2
+    flink_job_timeout_s: int = 1800
+
+    # --- dbt / gold
+    gold_duckdb_path: Path | None = None  # default: <lakehouse_home>/gold/gold.duckdb
+    # Point at the official TLC taxi_zone_lookup.csv (local path) to replace the shipped zones.
+    zone_lookup_csv: Path | None = None
+    dbt_threads: int = 2
+
+    # --- generator defaults
+    generator_seed: int = 42
+    generator_start_date: str = ""  # ISO date; empty = 7 days before today (UTC)
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def sqlite_path(self) -> Path:
+        return self.catalog_sqlite_path or self.lakehouse_home / "catalog" / "iceberg.db"
+
+    @property
+    def warehouse_uri(self) -> str:
+        return self.warehouse or (self.lakehouse_home / "warehouse").resolve().as_uri()
+
+    @property
+    def warehouse_is_s3(self) -> bool:
+        return self.warehouse_uri.startswith("s3://")
+
+    @property
+    def gold_path(self) -> Path:
+        return self.gold_duckdb_path or self.lakehouse_home / "gold" / "gold.duckdb"
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.lakehouse_home / "manifests"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.lakehouse_home / "logs"
+
+    @property
+    def sqlalchemy_catalog_uri(self) -> str:
+        """The catalog database as pyiceberg's SqlCatalog wants it."""
+        if self.catalog_backend == "sqlite":
+            return f"sqlite:///{self.sqlite_path.resolve()}"
+        pw = self.postgres_password.get_secret_value()
+        return (
+            f"postgresql+psycopg2://{self.postgres_user}:{pw}@{self.postgres_host}:"
+            f"{self.postgres_port}/{self.catalog_postgres_db}"
+        )
+
+    @property
+    def jdbc_catalog_uri(self) -> str:
+        """The same catalog database as Flink's JdbcCatalog wants it."""
+        if self.catalog_backend == "sqlite":
+            return f"jdbc:sqlite:{self.sqlite_path.resolve()}"
+        return (
+            f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}/"
+            f"{self.catalog_postgres_db}"
+        )
+
+    def pyiceberg_properties(self) -> dict[str, str]:
+        """Properties for pyiceberg.catalog.load_catalog / SqlCatalog (also used by dbt)."""
+        props = {
+            "type": "sql",
+            "uri": self.sqlalchemy_catalog_uri,
+            "warehouse": self.warehouse_uri,
+            "schema_version": "v1",  # shared with Flink's jdbc.schema-version=V1
+        }
+        if self.warehouse_is_s3:
+            props.update(
+                {
+                    "s3.endpoint": self.s3_endpoint,
+                    "s3.access-key-id": self.s3_access_key.get_secret_value(),
+                    "s3.secret-access-key": self.s3_secret_key.get_secret_value(),
+                    "s3.region": self.s3_region,
+                    "s3.path-style-access": "true",
+                }
+            )
+        return props
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

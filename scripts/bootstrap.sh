@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Installs everything the native runtime needs, idempotently, into a cache OUTSIDE the repository:
+#   $TAXI_CACHE (default ~/.cache/taxi-lakehouse)
+#     venv/                 Python venv with the pinned packages of pyproject.toml
+#     flink-<ver>/          Flink distribution unpacked from the apache-flink wheels + connector jars
+#     kafka-<ver>/libs/     Kafka broker jars resolved from Maven Central
+#     bin/minio             MinIO server built from its Go module   (only with --with-s3)
+#   PostgreSQL server from Debian's packages                         (only with --with-postgres)
+#
+# Usage: scripts/bootstrap.sh [--with-s3] [--with-postgres]
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${TAXI_CACHE:-$HOME/.cache/taxi-lakehouse}"
+PYTHON="${PYTHON:-python3}"
+
+# Pinned engine versions (why: see README "Versions").
+FLINK_VERSION="2.0.1"
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$REPO/kafka/pom.xml")"
+# MinIO has no semver tags in its Go module; this pseudo-version is the last commit of the archived
+# repository (2026-02-12), the newest source build of the community edition.
+MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
+
+WITH_S3=0
+WITH_PG=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-s3) WITH_S3=1 ;;
+    --with-postgres) WITH_PG=1 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m[bootstrap] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$CACHE"
+
+# ---------------------------------------------------------------- prerequisites
+command -v java >/dev/null || die "Java 17+ is required (Flink 2.0 and Kafka 4 run on Java 17). Install a JDK, e.g. 'apt-get install openjdk-17-jdk-headless', and put 'java' on PATH."
+JAVA_MAJOR="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p')"
+[ "${JAVA_MAJOR:-0}" -ge 17 ] || die "Java 17+ is required, found Java ${JAVA_MAJOR:-unknown} ($(command -v java))."
+command -v mvn >/dev/null || die "Maven (mvn) is required to resolve jars from Maven Central: 'apt-get install maven'."
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3,11),(3,12)) else 1)' \
+  || die "Python 3.11 or 3.12 is required (set PYTHON=/path/to/python3.11)."
+
+# ---------------------------------------------------------------- Python venv
+VENV="$CACHE/venv"
+STAMP="$VENV/.installed-$(sha256sum "$REPO/pyproject.toml" | cut -c1-16)"
+if [ ! -f "$STAMP" ]; then
+  log "creating venv $VENV"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e "$REPO[dev]"
+  rm -f "$VENV"/.installed-*
+  touch "$STAMP"
+else
+  # editable install survives a fresh clone in another folder only if it points here
+  if ! "$VENV/bin/python" -c "import lakehouse, pathlib, sys; sys.exit(0 if pathlib.Path(lakehouse.__file__).resolve().is_relative_to(pathlib.Path('$REPO').resolve()) else 1)" 2>/dev/null; then
+    log "re-pointing editable install at $REPO"
+    "$VENV/bin/pip" install -q --no-deps -e "$REPO[dev]"
+  fi
+fi
+
+# ---------------------------------------------------------------- Flink distribution
+FLINK_HOME="$CACHE/flink-$FLINK_VERSION"
+JARS_STAMP="$FLINK_HOME/.jars-$(sha256sum "$REPO/flink/jars/pom.xml" | cut -c1-16)"
+if [ ! -f "$FLINK_HOME/.unpacked" ]; then
+  log "unpacking Flink $FLINK_VERSION from the apache-flink wheels"
+  DL="$CACHE/pip"
+  mkdir -p "$DL"
+  "$VENV/bin/pip" download -q --no-deps -d "$DL" "apache-flink==$FLINK_VERSION" "apache-flink-libraries==$FLINK_VERSION"
+  TMP="$(mktemp -d)"
+  "$VENV/bin/python" -m zipfile -e "$DL"/apache_flink-"$FLINK_VERSION"-*.whl "$TMP/wheel"
+  LIBS_ARCHIVE="$(ls "$DL"/apache_flink_libraries-"$FLINK_VERSION"[-.]* | head -1)"
+  case "$LIBS_ARCHIVE" in
+    *.whl) "$VENV/bin/python" -m zipfile -e "$LIBS_ARCHIVE" "$TMP/libs"; LIBROOT="$TMP/libs/pyflink" ;;
+    *.tar.gz) mkdir -p "$TMP/libs"; tar xzf "$LIBS_ARCHIVE" -C "$TMP/libs"; LIBROOT="$(ls -d "$TMP"/libs/*/deps)" ;;
+    *) die "unexpected apache-flink-libraries archive: $LIBS_ARCHIVE" ;;
+  esac
+  rm -rf "$FLINK_HOME"; mkdir -p "$FLINK_HOME"
+  cp -r "$TMP/wheel/pyflink/bin" "$TMP/wheel/pyflink/conf" "$FLINK_HOME/"
+  cp -r "$LIBROOT/lib" "$LIBROOT/opt" "$FLINK_HOME/"
+  cp "$LIBROOT/bin/"*.jar "$FLINK_HOME/bin/"
+  mkdir -p "$FLINK_HOME/plugins" "$FLINK_HOME/log"
+  chmod +x "$FLINK_HOME"/bin/*
+  rm -rf "$TMP"
+  touch "$FLINK_HOME/.unpacked"
+fi
+if [ ! -f "$JARS_STAMP" ]; then
+  log "resolving Flink connector jars from Maven Central (flink/jars/pom.xml)"
+  rm -rf "$FLINK_HOME/connectors"
+  mvn -q -B -f "$REPO/flink/jars/pom.xml" dependency:copy-dependencies \
+    -DexcludeTransitive=true -DoutputDirectory="$FLINK_HOME/connectors"
+  # the gateway belongs in opt/ (sql-gateway.sh looks there); the rest extend lib/
+  mv "$FLINK_HOME"/connectors/flink-sql-gateway-*.jar "$FLINK_HOME/opt/"
+  cp "$FLINK_HOME"/connectors/*.jar "$FLINK_HOME/lib/"
+  rm -f "$FLINK_HOME"/.jars-*
+  touch "$JARS_STAMP"
+fi
+
+# ---------------------------------------------------------------- Kafka broker
+KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
+KSTAMP="$KAFKA_HOME/.jars-$(sha256sum "$REPO/kafka/pom.xml" | cut -c1-16)"
+if [ ! -f "$KSTAMP" ]; then
+  log "resolving Kafka $KAFKA_VERSION broker jars from Maven Central (kafka/pom.xml)"
+  rm -rf "$KAFKA_HOME"; mkdir -p "$KAFKA_HOME"
+  mvn -q -B -f "$REPO/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$KAFKA_HOME/libs"
+  touch "$KSTAMP"
+fi
+
+# ---------------------------------------------------------------- MinIO (S3 warehouse)
+if [ "$WITH_S3" = 1 ] && [ ! -x "$CACHE/bin/minio" ]; then
+  command -v go >/dev/null || die "Go is required to build MinIO from its module (apt-get install golang)."
+  log "building MinIO from $MINIO_MODULE (a few minutes, once)"
+  mkdir -p "$CACHE/bin"
+  GOBIN="$CACHE/bin" GOFLAGS=-buildvcs=false go install "$MINIO_MODULE"
+fi
+
+# ---------------------------------------------------------------- PostgreSQL (catalog / Kestra)
+if [ "$WITH_PG" = 1 ]; then
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    command -v apt-get >/dev/null || die "PostgreSQL server binaries not found and apt-get is unavailable: install PostgreSQL 15+."
+    log "installing PostgreSQL from Debian's packages"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  fi
+fi
+
+cat > "$CACHE/env.sh" <<EOF
+# generated by scripts/bootstrap.sh
+export TAXI_CACHE="$CACHE"
+export FLINK_HOME="$FLINK_HOME"
+export KAFKA_HOME="$KAFKA_HOME"
+export PATH="$VENV/bin:\$PATH"
+EOF
+log "ready: venv=$VENV flink=$FLINK_HOME kafka=$KAFKA_HOME"
