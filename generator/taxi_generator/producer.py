@@ -296,6 +296,7 @@ def run_generator(
             counts=counts,
             offsets_before=offsets_before,
             offsets_after={},
+            late_event_keys=stream.late_event_keys,
         )
         if error is not None:
             # not a manifest (a different suffix): the counts of a broken run cannot be trusted

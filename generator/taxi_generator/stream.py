@@ -37,6 +37,8 @@ Message = tuple[str, str, int, str]
 
 #: A duplicate is resent up to this many clean positions after its original.
 DUPLICATE_MAX_DELAY = 500
+#: At most this many late events are listed in ``EventStream.late_event_keys``.
+LATE_KEYS_MAX = 10_000
 #: Keys: PULocationID as decimal text.
 _KEYS = [str(i) for i in range(512)]
 
@@ -65,6 +67,9 @@ class EventStream:
         self.planned = self.rates.planned_counts(events)
         #: what has been yielded; ``clean`` is filled in when the iteration ends or is closed
         self.counts = EventCounts()
+        #: ``[VendorID, tpep_pickup_datetime, PULocationID, DOLocationID, total_amount]`` of the
+        #: first ``LATE_KEYS_MAX`` late events, so that verify can look them up in the facts
+        self.late_event_keys: list[list] = []
 
     @property
     def start_date(self) -> date:
@@ -134,6 +139,11 @@ class EventStream:
                     sent[here] = (key, value)
                 if kind == LATE:
                     counts.late += 1
+                    if len(self.late_event_keys) < LATE_KEYS_MAX:
+                        self.late_event_keys.append(
+                            [trip.vendor_id, clock.fmt(trip.pickup_s), trip.pu_location_id,
+                             trip.do_location_id, trip.total / 100]
+                        )  # fmt: skip
                 yield key, value, t, kind
                 for extra, src in after.get(here, ()):
                     if extra == DUPLICATE:  # the source is at or before this position

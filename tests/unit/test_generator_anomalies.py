@@ -96,7 +96,9 @@ def run():
 
 
 def test_rates_are_validated_and_default_to_zero():
-    assert AnomalyRates().planned_counts(1000) == {k: (1000 if k == "clean" else 0) for k in COUNT_KEYS}
+    assert AnomalyRates().planned_counts(1000) == {
+        k: (1000 if k == "clean" else 0) for k in COUNT_KEYS
+    }
     with pytest.raises(ValueError):
         AnomalyRates(duplicate=-0.1)
     with pytest.raises(ValueError):

@@ -178,9 +178,7 @@ def test_tips_only_on_card_and_typical_percentage(records):
     tipped = [r for r in card if r["tip_amount"] > 0]
     assert len(tipped) > 0.85 * len(card)
     for r in tipped:
-        base = sum(
-            _cents(r[k]) for k in AMOUNT_PARTS if k not in ("tip_amount", "tolls_amount")
-        )
+        base = sum(_cents(r[k]) for k in AMOUNT_PARTS if k not in ("tip_amount", "tolls_amount"))
         pct = _cents(r["tip_amount"]) / base
         assert 0.145 < pct < 0.255, r
     mean_pct = sum(

@@ -111,6 +111,13 @@ RATES = AnomalyRates(
 )
 
 
+def _parse(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
 def test_manifest_arithmetic_and_file(kafka, settings):
     m = run_generator(
         settings, events=10_000, start_date=date(2025, 3, 3), anomalies=RATES, progress=False
@@ -150,8 +157,18 @@ def test_manifest_arithmetic_and_file(kafka, settings):
         "counts",
         "offsets_before",
         "offsets_after",
+        "late_event_keys",
     ]
     assert list(on_disk["counts"]) == list(COUNT_KEYS)
+    assert len(on_disk["late_event_keys"]) == 120
+    late_values = [_parse(v) for log in kafka.logs.values() for _, v in log]
+    late_keys = {
+        (r["VendorID"], r["tpep_pickup_datetime"], r["PULocationID"], r["DOLocationID"],
+         r["total_amount"])
+        for r in late_values
+        if isinstance(r, dict) and r.get("tpep_pickup_datetime", "9") < "2025-03-03"
+    }  # fmt: skip
+    assert {tuple(k) for k in on_disk["late_event_keys"]} <= late_keys
     assert Manifest.read(path) == m
     assert on_disk["started_at"].endswith("Z") and on_disk["started_at"] <= on_disk["finished_at"]
 
@@ -256,7 +273,12 @@ def _pace(mode: str, events: list[int], **kw) -> list[float]:
 
 
 def test_burst_without_rate_is_not_paced():
-    assert prod._make_pacer("burst", rate=None, speedup=1, batch_size=1, batch_interval_s=1, wait=print) is None
+    assert (
+        prod._make_pacer(
+            "burst", rate=None, speedup=1, batch_size=1, batch_interval_s=1, wait=print
+        )
+        is None
+    )
 
 
 def test_realtime_follows_event_time_with_speedup():

@@ -1,0 +1,332 @@
+"""`lakehouse` — one CLI for every pipeline step. Make, Kestra, Dagster and the tests call it (or
+the functions behind it); no step is implemented twice."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import string
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.settings import REPO_ROOT, Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+stack_app = typer.Typer(no_args_is_help=True, help="Native runtime: start/stop/inspect engines.")
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
+flink_app = typer.Typer(no_args_is_help=True, help="Flink SQL jobs (bronze, silver).")
+dbt_app = typer.Typer(no_args_is_help=True, help="dbt gold marts.")
+env_app = typer.Typer(no_args_is_help=True, help="Configuration (.env).")
+app.add_typer(stack_app, name="stack")
+app.add_typer(topics_app, name="topics")
+app.add_typer(flink_app, name="flink")
+app.add_typer(dbt_app, name="dbt")
+app.add_typer(env_app, name="env")
+
+console = Console(stderr=True)
+JsonOut = Annotated[
+    Path | None, typer.Option("--json-out", help="Also write the step's result as JSON here.")
+]
+
+
+def _emit(result: dict[str, Any], json_out: Path | None) -> None:
+    """Machine-readable result: to a file if asked, and as a Kestra output line when run by
+    Kestra (the `kestra` package prints ::{json}:: lines the Kestra worker collects)."""
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    import os
+
+    if os.environ.get("KESTRA_EXECUTION_ID") or os.environ.get("LAKEHOUSE_KESTRA_OUTPUTS"):
+        try:
+            from kestra import Kestra
+
+            Kestra.outputs(json.loads(json.dumps(result, default=str)))
+        except ImportError:  # pragma: no cover - the tools image installs it
+            pass
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------- env
+@env_app.command("init")
+def env_init(force: bool = typer.Option(False, help="Overwrite an existing .env")) -> None:
+    """Create .env from .env.example, filling every CHANGE_ME with a generated secret."""
+    target, example = REPO_ROOT / ".env", REPO_ROOT / ".env.example"
+    if target.exists() and not force:
+        console.print(f".env exists: {target} (kept)")
+        return
+    alphabet = string.ascii_letters + string.digits
+    lines = []
+    for line in example.read_text().splitlines():
+        if "CHANGE_ME" in line:
+            # 20 chars with at least one upper case letter and one digit (Kestra's rules)
+            secret = "Aa1" + "".join(secrets.choice(alphabet) for _ in range(17))
+            line = line.replace("CHANGE_ME", secret)
+        lines.append(line)
+    target.write_text("\n".join(lines) + "\n")
+    target.chmod(0o600)
+    console.print(f"wrote {target} with generated secrets")
+
+
+# ----------------------------------------------------------------------------- stack
+@stack_app.command("up")
+def stack_up(
+    with_s3: bool = typer.Option(False, "--with-s3", help="Also start MinIO"),
+    with_postgres: bool = typer.Option(False, "--with-postgres", help="Also start PostgreSQL"),
+) -> None:
+    """Start Kafka, Flink (JobManager, TaskManager, SQL Gateway) and, if asked or configured,
+    MinIO and PostgreSQL. Health-gated; idempotent."""
+    from lakehouse.native.stack import NativeStack
+
+    t0 = time.monotonic()
+    try:
+        NativeStack(get_settings()).up(with_s3=with_s3, with_postgres=with_postgres)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(f"native stack up in {time.monotonic() - t0:.1f}s")
+    stack_status()
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop every native service (data is kept)."""
+    from lakehouse.native.stack import NativeStack
+
+    NativeStack(get_settings()).down()
+    console.print("native stack stopped")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each service, its pid, endpoint and health."""
+    from lakehouse.native.stack import NativeStack
+
+    settings = get_settings()
+    table = Table(title=f"native stack ({settings.lakehouse_home})")
+    for col in ("service", "pid", "endpoint", "healthy"):
+        table.add_column(col)
+    for st in NativeStack(settings).status():
+        table.add_row(st.name, str(st.pid or "-"), st.endpoint, "yes" if st.healthy else "no")
+    Console().print(table)
+    console.print(f"logs: {settings.logs_dir}")
+
+
+@stack_app.command("reset")
+def stack_reset(
+    yes: bool = typer.Option(False, "--yes", help="Do not ask"),
+) -> None:
+    """Delete the pipeline's data: topics, Iceberg tables, manifests, gold (engines keep running)."""
+    settings = get_settings()
+    if not yes:
+        typer.confirm(f"Delete topics, tables and gold under {settings.lakehouse_home}?", abort=True)
+    reset_data(settings)
+    console.print("pipeline data deleted")
+
+
+def reset_data(settings: Settings) -> None:
+    from lakehouse import catalog as cat
+    from lakehouse import topics
+
+    topics.delete_topics(settings)
+    catalog = cat.load_catalog(settings)
+    for ns in (settings.bronze_namespace, settings.silver_namespace):
+        try:
+            for ident in catalog.list_tables(ns):
+                catalog.purge_table(ident)
+            catalog.drop_namespace(ns)
+        except Exception:  # noqa: BLE001 - namespace absent
+            pass
+    shutil.rmtree(settings.manifests_dir, ignore_errors=True)
+    settings.gold_path.unlink(missing_ok=True)
+    Path(str(settings.gold_path) + ".wal").unlink(missing_ok=True)
+
+
+# ----------------------------------------------------------------------------- topics
+@topics_app.command("create")
+def topics_create(json_out: JsonOut = None) -> None:
+    """Create the raw and dead-letter topics (idempotent)."""
+    from lakehouse import topics
+
+    try:
+        results = topics.create_topics(get_settings())
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    for r in results:
+        console.print(f"{r.name}: {'created' if r.created else 'exists'} ({r.partitions} partitions)")
+    _emit({"topics": [r.__dict__ for r in results]}, json_out)
+
+
+# ----------------------------------------------------------------------------- generate
+@app.command()
+def generate(
+    events: int = typer.Option(10_000, "--events", "-n", help="Clean events to produce"),
+    mode: str = typer.Option("burst", help="burst | realtime | batch"),
+    rate: float | None = typer.Option(None, help="Cap at this many messages/s"),
+    speedup: float = typer.Option(60.0, help="realtime: event seconds per wall second"),
+    batch_size: int = typer.Option(1000, help="batch: messages per interval"),
+    batch_interval: float = typer.Option(1.0, help="batch: seconds between batches"),
+    seed: int | None = typer.Option(None, help="Random seed (default: GENERATOR_SEED)"),
+    start_date: str | None = typer.Option(None, help="First pickup date, YYYY-MM-DD"),
+    days: int = typer.Option(1, help="Days of pickups to spread the events over"),
+    anomaly_rate: float = typer.Option(
+        0.0, help="Rate of each anomaly class (duplicates, malformed, ...) per clean event"
+    ),
+    late_rate: float | None = typer.Option(None, help="Share of late events (default: anomaly rate)"),
+    progress: bool = typer.Option(True, help="Show a progress bar"),
+    json_out: JsonOut = None,
+) -> None:
+    """Produce taxi-trip events to Kafka and write the run manifest."""
+    from taxi_generator.anomalies import AnomalyRates
+    from taxi_generator.producer import run_generator
+
+    try:
+        manifest = run_generator(
+            get_settings(),
+            events=events,
+            mode=mode,
+            rate=rate,
+            speedup=speedup,
+            batch_size=batch_size,
+            batch_interval_s=batch_interval,
+            seed=seed,
+            start_date=date.fromisoformat(start_date) if start_date else None,
+            days=days,
+            anomalies=AnomalyRates.uniform(anomaly_rate, late=late_rate),
+            progress=progress and sys.stderr.isatty(),
+        )
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    d = manifest.to_dict()
+    console.print(
+        f"generated run {d['run_id']}: {d['messages_acked']} messages acked "
+        f"({d['events_per_s']:.0f} events/s), counts {d['counts']}"
+    )
+    _emit(d, json_out)
+
+
+# ----------------------------------------------------------------------------- flink
+@flink_app.command("bronze")
+def flink_bronze(json_out: JsonOut = None) -> None:
+    """Kafka -> bronze.raw_trips + dead letter (bounded, incremental, idempotent)."""
+    from lakehouse.flink.jobs import run_bronze
+
+    try:
+        result = run_bronze(get_settings())
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(
+        f"bronze: {'skipped (' + result.reason + ')' if result.skipped else 'job finished'} "
+        f"in {result.seconds:.1f}s; {result.counts}"
+    )
+    _emit(result.to_dict(), json_out)
+
+
+@flink_app.command("silver")
+def flink_silver(json_out: JsonOut = None) -> None:
+    """bronze -> silver.trips (clean, deduplicated) + silver.trips_rejected."""
+    from lakehouse.flink.jobs import run_silver
+
+    try:
+        result = run_silver(get_settings())
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(f"silver: job finished in {result.seconds:.1f}s; {result.counts}")
+    _emit(result.to_dict(), json_out)
+
+
+# ----------------------------------------------------------------------------- dbt
+def _dbt(command: str, json_out: Path | None, extra: list[str] | None = None) -> None:
+    from lakehouse.dbt_runner import run_dbt
+
+    try:
+        result = run_dbt(get_settings(), command, extra)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(f"dbt {command}: {result.summary} ({result.seconds:.1f}s)")
+    _emit(result.__dict__, json_out)
+
+
+@dbt_app.command("build")
+def dbt_build(json_out: JsonOut = None) -> None:
+    """dbt build: seeds, models, data tests and unit tests; fails on any error-severity test."""
+    _dbt("build", json_out)
+
+
+@dbt_app.command("test")
+def dbt_test(json_out: JsonOut = None) -> None:
+    """dbt test only (data and unit tests against the existing gold)."""
+    _dbt("test", json_out)
+
+
+# ----------------------------------------------------------------------------- verify
+@app.command()
+def verify(
+    gold: bool = typer.Option(True, help="Also reconcile gold fct_trips"),
+    json_out: JsonOut = None,
+) -> None:
+    """Reconcile manifests, Kafka offsets, bronze, dead letter, silver and gold."""
+    from lakehouse.verify import VerificationError, run_verify
+
+    try:
+        report = run_verify(get_settings(), include_gold=gold)
+    except VerificationError as exc:
+        _print_checks(exc.report)
+        _emit(exc.report.to_dict(), json_out)
+        _fail(exc)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    _print_checks(report)
+    _emit(report.to_dict(), json_out)
+
+
+def _print_checks(report: Any) -> None:
+    table = Table(title="reconciliation")
+    for col in ("check", "expected", "actual", "ok", "rule"):
+        table.add_column(col)
+    for c in report.checks:
+        table.add_row(
+            c.name, str(c.expected), str(c.actual), "[green]ok[/]" if c.ok else "[red]FAIL[/]", c.rule
+        )
+    Console(stderr=True).print(table)
+
+
+# ----------------------------------------------------------------------------- pipeline
+@app.command()
+def pipeline(
+    events: int = typer.Option(10_000, "--events", "-n"),
+    anomaly_rate: float = typer.Option(0.01),
+    seed: int | None = typer.Option(None),
+    days: int = typer.Option(3),
+    json_out: JsonOut = None,
+) -> None:
+    """All steps in order: topics, generate, bronze, silver, dbt build, verify; prints a summary."""
+    from lakehouse.pipeline import run_pipeline, summary_table
+
+    try:
+        result = run_pipeline(
+            get_settings(), events=events, anomaly_rate=anomaly_rate, seed=seed, days=days
+        )
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    Console().print(summary_table(result))
+    _emit(result, json_out)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

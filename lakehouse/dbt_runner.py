@@ -1,0 +1,84 @@
+"""Gold: run the dbt project (dbt/) against the Iceberg silver tables, into the DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.settings import REPO_ROOT, Settings
+
+DBT_DIR = REPO_ROOT / "dbt"
+
+
+class DbtError(RuntimeError):
+    pass
+
+
+@dataclass
+class DbtResult:
+    command: str
+    seconds: float
+    returncode: int
+    summary: str
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """The environment dbt/profiles.yml reads (names documented in dbt/README.md)."""
+    settings.gold_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        "GOLD_DUCKDB_PATH": str(settings.gold_path.resolve()),
+        "DBT_THREADS": str(settings.dbt_threads),
+        "ICEBERG_CATALOG_NAME": settings.iceberg_catalog_name,
+        "ICEBERG_CATALOG_URI": settings.sqlalchemy_catalog_uri,
+        "ICEBERG_WAREHOUSE": settings.warehouse_uri,
+        "SILVER_NAMESPACE": settings.silver_namespace,
+        "ZONE_LOOKUP_CSV": str(settings.zone_lookup_csv.resolve()) if settings.zone_lookup_csv else "",
+    }
+    if settings.warehouse_is_s3:
+        env.update(
+            {
+                "ICEBERG_S3_ENDPOINT": settings.s3_endpoint,
+                "DBT_ENV_SECRET_ICEBERG_S3_ACCESS_KEY_ID": settings.s3_access_key.get_secret_value(),
+                "DBT_ENV_SECRET_ICEBERG_S3_SECRET_ACCESS_KEY": settings.s3_secret_key.get_secret_value(),
+                "ICEBERG_S3_REGION": settings.s3_region,
+                "ICEBERG_S3_PATH_STYLE_ACCESS": "true",
+            }
+        )
+    return env
+
+
+def _dbt_executable() -> str:
+    local = Path(sys.executable).parent / "dbt"
+    found = str(local) if local.exists() else shutil.which("dbt")
+    if not found:
+        raise DbtError("dbt not found: run `make bootstrap`")
+    return found
+
+
+def run_dbt(settings: Settings, command: str = "build", extra: list[str] | None = None) -> DbtResult:
+    args = [
+        _dbt_executable(), command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+        *(extra or []),
+    ]  # fmt: skip
+    if command in ("build", "run", "seed", "test"):
+        args += ["--target-path", str(settings.lakehouse_home.resolve() / "dbt" / "target")]
+        args += ["--log-path", str(settings.logs_dir.resolve() / "dbt")]
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        args, env={**os.environ, **dbt_env(settings)}, capture_output=True, text=True, cwd=DBT_DIR
+    )
+    seconds = round(time.monotonic() - t0, 3)
+    out = proc.stdout + proc.stderr
+    summary = next((ln for ln in reversed(out.splitlines()) if "Done. PASS=" in ln), "")
+    if proc.returncode != 0:
+        errors = [ln for ln in out.splitlines() if "ERROR" in ln or "FAIL" in ln or "Error" in ln]
+        raise DbtError(
+            f"dbt {command} failed (exit {proc.returncode}) after {seconds}s:\n"
+            + "\n".join(errors[-30:] or out.splitlines()[-30:])
+        )
+    return DbtResult(command=command, seconds=seconds, returncode=0, summary=summary.strip())
