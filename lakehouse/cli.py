@@ -130,7 +130,9 @@ def stack_reset(
     """Delete the pipeline's data: topics, Iceberg tables, manifests, gold (engines keep running)."""
     settings = get_settings()
     if not yes:
-        typer.confirm(f"Delete topics, tables and gold under {settings.lakehouse_home}?", abort=True)
+        typer.confirm(
+            f"Delete topics, tables and gold under {settings.lakehouse_home}?", abort=True
+        )
     reset_data(settings)
     console.print("pipeline data deleted")
 
@@ -164,7 +166,9 @@ def topics_create(json_out: JsonOut = None) -> None:
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     for r in results:
-        console.print(f"{r.name}: {'created' if r.created else 'exists'} ({r.partitions} partitions)")
+        console.print(
+            f"{r.name}: {'created' if r.created else 'exists'} ({r.partitions} partitions)"
+        )
     _emit({"topics": [r.__dict__ for r in results]}, json_out)
 
 
@@ -183,7 +187,9 @@ def generate(
     anomaly_rate: float = typer.Option(
         0.0, help="Rate of each anomaly class (duplicates, malformed, ...) per clean event"
     ),
-    late_rate: float | None = typer.Option(None, help="Share of late events (default: anomaly rate)"),
+    late_rate: float | None = typer.Option(
+        None, help="Share of late events (default: anomaly rate)"
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar"),
     json_out: JsonOut = None,
 ) -> None:
@@ -297,7 +303,11 @@ def _print_checks(report: Any) -> None:
         table.add_column(col)
     for c in report.checks:
         table.add_row(
-            c.name, str(c.expected), str(c.actual), "[green]ok[/]" if c.ok else "[red]FAIL[/]", c.rule
+            c.name,
+            str(c.expected),
+            str(c.actual),
+            "[green]ok[/]" if c.ok else "[red]FAIL[/]",
+            c.rule,
         )
     Console(stderr=True).print(table)
 

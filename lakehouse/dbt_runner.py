@@ -37,7 +37,9 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "ICEBERG_CATALOG_URI": settings.sqlalchemy_catalog_uri,
         "ICEBERG_WAREHOUSE": settings.warehouse_uri,
         "SILVER_NAMESPACE": settings.silver_namespace,
-        "ZONE_LOOKUP_CSV": str(settings.zone_lookup_csv.resolve()) if settings.zone_lookup_csv else "",
+        "ZONE_LOOKUP_CSV": str(settings.zone_lookup_csv.resolve())
+        if settings.zone_lookup_csv
+        else "",
     }
     if settings.warehouse_is_s3:
         env.update(
@@ -60,7 +62,9 @@ def _dbt_executable() -> str:
     return found
 
 
-def run_dbt(settings: Settings, command: str = "build", extra: list[str] | None = None) -> DbtResult:
+def run_dbt(
+    settings: Settings, command: str = "build", extra: list[str] | None = None
+) -> DbtResult:
     args = [
         _dbt_executable(), command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
         *(extra or []),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,10 +60,8 @@ class SqlGateway:
         return resp.json()["sessionHandle"]
 
     def close_session(self, session: str) -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             self.http.delete(f"/v1/sessions/{session}")
-        except httpx.HTTPError:
-            pass
 
     # ------------------------------------------------------------------ statements
     def execute(self, session: str, statement: str, timeout_s: float = 300) -> dict[str, Any]:

@@ -8,6 +8,7 @@ scripts/bootstrap.sh into the cache; data and logs under settings.lakehouse_home
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import pwd
 import shutil
@@ -137,12 +138,16 @@ class NativeStack:
         cp = f"{self.kafka_home / 'libs'}/*"
         jvm = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", f"-Dlog4j2.configurationFile={log4j}"]
         if not (data / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-            subprocess.run(
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # a leading '-' would read as an option
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            fmt = subprocess.run(
                 [java, *jvm, "-cp", cp, "kafka.tools.StorageTool", "format", "-t", cluster_id,
                  "-c", str(props), "--standalone"],
-                check=True, capture_output=True,
+                capture_output=True, text=True,
             )  # fmt: skip
+            if fmt.returncode != 0:
+                raise StackError(f"Kafka storage format failed:\n{fmt.stdout}\n{fmt.stderr}")
         svc.start([java, *jvm, "-cp", cp, "kafka.Kafka", str(props)])
         wait_until(
             "Kafka broker", lambda: self._kafka_healthy(), 90, svc.log_file, lambda: bool(svc.pid())
@@ -275,10 +280,8 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             ("taskmanager.sh", ["stop-all"]),
             ("jobmanager.sh", ["stop"]),
         ):
-            try:
+            with contextlib.suppress(StackError):
                 self._flink_script(script, *args)
-            except StackError:
-                pass
 
     # ------------------------------------------------------------------ MinIO (S3)
     def minio_up(self) -> None:
@@ -341,6 +344,13 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             "(Debian's postgresql package)."
         )
 
+    def _run(self, cmd: list[str], what: str) -> None:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise StackError(
+                f"{what} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
+
     def _as_pg_user(self, cmd: list[str]) -> list[str]:
         if os.getuid() == 0:  # initdb/postgres refuse to run as root
             return ["runuser", "-u", "postgres", "--", *cmd]
@@ -367,11 +377,11 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             pwfile.write_text(password + "\n")
             if os.getuid() == 0:
                 shutil.chown(pwfile, "postgres", "postgres")
-            subprocess.run(
+            self._run(
                 self._as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U",
                                   self.s.postgres_user, "--auth=scram-sha-256",
                                   f"--pwfile={pwfile}", "-E", "UTF8"]),
-                check=True, capture_output=True,
+                "PostgreSQL initdb",
             )  # fmt: skip
             pwfile.unlink()
         status = subprocess.run(
@@ -381,11 +391,11 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
         if status.returncode != 0:
             if port_open(host, port):
                 raise StackError(f"PostgreSQL: port {host}:{port} is already in use.")
-            subprocess.run(
+            self._run(
                 self._as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-D", str(data), "-l",
                                   str(svc_log), "-o",
                                   f"-p {port} -k {data} -c listen_addresses={host}"]),
-                check=True, capture_output=True,
+                f"PostgreSQL start (log: {svc_log})",
             )  # fmt: skip
         self.ensure_database(self.s.catalog_postgres_db)
 

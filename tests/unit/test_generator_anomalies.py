@@ -160,6 +160,8 @@ def test_late_events_are_1_to_72_hours_behind_the_stream(run):
     for rec, event_s in late:
         lag = event_s - stream.clock.to_seconds(rec["tpep_pickup_datetime"])
         assert 3600 <= lag <= 72 * 3600, (rec, event_s)
+    keys = ("VendorID", "tpep_pickup_datetime", "PULocationID", "DOLocationID", "total_amount")
+    assert stream.late_event_keys == [[rec[k] for k in keys] for rec, _ in late]
     # event time of the stream is monotonic, late pick-ups are not
     assert [m[2] for m in msgs] == sorted(m[2] for m in msgs)
 

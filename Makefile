@@ -1,0 +1,108 @@
+# Taxi-trip lakehouse. `make help` lists the targets.
+#
+# RUNTIME=native (default here): engines run as local processes installed by `make bootstrap`
+# into $(TAXI_CACHE). Every step target calls the same `lakehouse` CLI the orchestrators call.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TAXI_CACHE ?= $(HOME)/.cache/taxi-lakehouse
+export TAXI_CACHE
+VENV := $(TAXI_CACHE)/venv
+LH := $(VENV)/bin/lakehouse
+PY := $(VENV)/bin/python
+RUNTIME ?= native
+
+EVENTS ?= 10000
+MODE ?= burst
+RATE ?=
+SEED ?= 42
+DAYS ?= 3
+ANOMALY_RATE ?= 0.01
+
+ifneq ($(RUNTIME),native)
+$(error RUNTIME=$(RUNTIME) is not supported by this Makefile yet; use RUNTIME=native)
+endif
+
+.PHONY: help bootstrap venv env up down status logs ps reset clean create-topics generate process \
+        process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
+        test-integration lint format benchmark-native
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+bootstrap: ## Install venv, Flink, Kafka, MinIO, PostgreSQL into $(TAXI_CACHE) (idempotent)
+	@bash scripts/bootstrap.sh --with-s3 --with-postgres
+
+env: venv ## Create .env with generated secrets if missing
+	@$(LH) env init
+
+venv: ## Install only the venv, Flink and Kafka (no MinIO/PostgreSQL)
+	@bash scripts/bootstrap.sh
+
+up: bootstrap env ## Start the native stack (Kafka, Flink + SQL Gateway), health-gated
+	@$(LH) stack up
+
+down: ## Stop the native stack (data kept)
+	@test -x $(LH) && $(LH) stack down || true
+
+status ps: ## Show services, pids, endpoints, health
+	@$(LH) stack status
+
+logs: ## Tail the logs of every native service
+	@tail -n 20 -F .lakehouse/logs/*.log .lakehouse/logs/flink/*.log
+
+reset: ## Delete topics, tables, manifests and gold (engines keep running)
+	@$(LH) stack reset --yes
+
+clean: down ## Stop the stack and delete all local data (.lakehouse/)
+	rm -rf .lakehouse
+
+create-topics: ## Create the Kafka topics (idempotent)
+	@$(LH) topics create
+
+generate: ## Produce EVENTS events (MODE, RATE, SEED, DAYS, ANOMALY_RATE)
+	@$(LH) generate --events $(EVENTS) --mode $(MODE) $(if $(RATE),--rate $(RATE)) --seed $(SEED) --days $(DAYS) --anomaly-rate $(ANOMALY_RATE)
+
+process: process-bronze process-silver ## Flink bronze then silver
+
+process-bronze: ## Flink: Kafka -> bronze + dead letter
+	@$(LH) flink bronze
+
+process-silver: ## Flink: bronze -> silver (+ rejected)
+	@$(LH) flink silver
+
+dbt-build: ## dbt build (seeds, gold models, data + unit tests)
+	@$(LH) dbt build
+
+dbt-test: ## dbt test against the existing gold
+	@$(LH) dbt test
+
+verify: ## Reconcile manifests, Kafka, bronze, dead letter, silver, gold
+	@$(LH) verify
+
+pipeline: ## Run every step in order and print a summary (stack must be up)
+	@$(LH) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) --seed $(SEED)
+
+demo: up create-topics ## Fresh machine to reconciled summary: install, start, run all steps
+	@$(LH) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) --seed $(SEED)
+
+lint: venv ## ruff lint + format check
+	@$(VENV)/bin/ruff check lakehouse generator tests benchmarks
+	@$(VENV)/bin/ruff format --check lakehouse generator tests benchmarks
+
+format: venv
+	@$(VENV)/bin/ruff format lakehouse generator tests benchmarks
+	@$(VENV)/bin/ruff check --fix lakehouse generator tests benchmarks
+
+test-unit: venv ## Unit tests (no engines)
+	@$(VENV)/bin/pytest -q tests/unit
+
+test-integration: bootstrap ## Integration tests on the real native stack (own ports and data dir)
+	@$(VENV)/bin/pytest -q tests/integration
+
+test: bootstrap lint ## Everything CI runs: install, lint, unit + integration tests
+	@$(VENV)/bin/pytest -q tests
+
+benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
+	@$(PY) benchmarks/run.py $(BENCH_ARGS)

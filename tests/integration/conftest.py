@@ -1,0 +1,75 @@
+"""The real native stack for integration tests: Kafka, Flink + SQL Gateway, MinIO, PostgreSQL.
+
+It runs on its own ports and data directory so it never touches a user's running demo stack.
+Set KEEP_STACK=1 to leave it running after the session (faster local iterations).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakehouse.native.stack import NativeStack
+from lakehouse.settings import REPO_ROOT, Settings
+
+TEST_HOME = REPO_ROOT / ".lakehouse" / "test"
+SECRETS_FILE = TEST_HOME / "secrets"
+
+
+def _secret() -> str:
+    if not SECRETS_FILE.exists():
+        SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SECRETS_FILE.write_text("Aa1" + secrets.token_hex(12))
+    return SECRETS_FILE.read_text().strip()
+
+
+def make_settings(**overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "lakehouse_home": TEST_HOME,
+        "kafka_bootstrap_servers": "localhost:19092",
+        "flink_rest_url": "http://localhost:18081",
+        "flink_gateway_url": "http://localhost:18083",
+        "s3_endpoint": "http://localhost:19000",
+        "s3_access_key": "lakehouse-test",
+        "s3_secret_key": _secret(),
+        "postgres_port": 15432,
+        "postgres_password": _secret(),
+        "catalog_backend": "sqlite",
+        "warehouse": "",
+        "zone_lookup_csv": None,
+    }
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[NativeStack]:
+    settings = make_settings()
+    native = NativeStack(settings)
+    try:
+        native.up(with_s3=True, with_postgres=True)
+    except BaseException:
+        native.down()
+        raise
+    yield native
+    if not os.environ.get("KEEP_STACK"):
+        native.down()
+
+
+@pytest.fixture
+def fresh(stack: NativeStack) -> Settings:
+    """Settings for a clean pipeline: topics, tables, manifests and gold deleted first."""
+    from lakehouse.cli import reset_data
+
+    settings = make_settings()
+    reset_data(settings)
+    return settings
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True)
