@@ -26,7 +26,7 @@ endif
 
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics generate process \
         process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
-        test-integration lint format benchmark-native
+        test-integration test-udf lint format benchmark-native
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -101,7 +101,10 @@ test-unit: venv ## Unit tests (no engines)
 test-integration: bootstrap ## Integration tests on the real native stack (own ports and data dir)
 	@$(VENV)/bin/pytest -q tests/integration
 
-test: bootstrap lint ## Everything CI runs: install, lint, unit + integration tests
+test-udf: ## Java unit tests of the Flink UDF (flink/udf)
+	@mvn -q -B -f flink/udf/pom.xml test
+
+test: bootstrap lint test-udf ## Everything CI runs: install, lint, unit + integration tests
 	@$(VENV)/bin/pytest -q tests
 
 benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)

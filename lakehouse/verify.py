@@ -124,8 +124,8 @@ def late_events_in_gold(settings: Settings, manifests: list[dict[str, Any]]) -> 
             where exists (
               select 1 from fct_trips f
               where f.vendor_id = l.vendor_id
-                and strftime(f.pickup_ts, '%Y-%m-%d %H:%M:%S') = l.pickup
-                and f.pu_location_id = l.pu and f.do_location_id = l.do_
+                and strftime(f.pickup_at, '%Y-%m-%d %H:%M:%S') = l.pickup
+                and f.pickup_location_id = l.pu and f.dropoff_location_id = l.do_
                 and abs(f.total_amount - l.total) < 0.005)
             """
         ).fetchone()[0]

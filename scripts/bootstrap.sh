@@ -99,6 +99,19 @@ if [ ! -f "$JARS_STAMP" ]; then
   touch "$JARS_STAMP"
 fi
 
+# our UDF (flink/udf): one JSON parse per record for validation + typing
+UDF_HASH="$(cat "$REPO/flink/udf/pom.xml" $(find "$REPO/flink/udf/src/main" -type f | sort) | sha256sum | cut -c1-16)"
+if [ ! -f "$FLINK_HOME/.udf-$UDF_HASH" ]; then
+  log "building the Flink UDF jar (flink/udf)"
+  BUILD="$CACHE/udf-build"
+  rm -rf "$BUILD"; mkdir -p "$BUILD"
+  cp -r "$REPO/flink/udf/pom.xml" "$REPO/flink/udf/src" "$BUILD/"
+  mvn -q -B -f "$BUILD/pom.xml" package -DskipTests
+  cp "$BUILD/target/taxi-flink-udf.jar" "$FLINK_HOME/lib/"
+  rm -f "$FLINK_HOME"/.udf-*
+  touch "$FLINK_HOME/.udf-$UDF_HASH"
+fi
+
 # ---------------------------------------------------------------- Kafka broker
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 KSTAMP="$KAFKA_HOME/.jars-$(sha256sum "$REPO/kafka/pom.xml" | cut -c1-16)"

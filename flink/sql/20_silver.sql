@@ -1,8 +1,9 @@
 -- SILVER: bronze.raw_trips -> silver.trips (clean, typed, deduplicated, partitioned by pickup date)
 --                          -> silver.trips_rejected (rule violations, with the reason)
 --
--- * Typed with docs/contracts.md section 4; trip_id is a deterministic MD5 of the trip's natural
---   key, so a resent event gets the same id and is kept once (lowest Kafka partition/offset wins).
+-- * Typed in bronze (docs/contracts.md section 4); trip_id is a deterministic MD5 of the trip's
+--   natural key, so a resent event gets the same id and is kept once (lowest Kafka
+--   partition/offset wins).
 -- * Idempotent: INSERT OVERWRITE recomputes the partitions it writes from all of bronze (bronze is
 --   append-only, so every partition that had rows still has them). Reruns never duplicate.
 -- * Readable by pyiceberg/DuckDB: overwrite replaces data files; no equality deletes (pyiceberg
@@ -81,40 +82,14 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${silver_db}.trips_rejected (
   'write.format.default' = 'parquet'
 );
 
+-- bronze already holds the typed columns (parsed once, in the bronze job)
 CREATE TEMPORARY VIEW typed_trips AS
 SELECT
-  LOWER(MD5(CONCAT_WS('|',
-    JSON_VALUE(payload, '$.VendorID'),
-    JSON_VALUE(payload, '$.tpep_pickup_datetime'),
-    JSON_VALUE(payload, '$.tpep_dropoff_datetime'),
-    JSON_VALUE(payload, '$.PULocationID'),
-    JSON_VALUE(payload, '$.DOLocationID'),
-    JSON_VALUE(payload, '$.trip_distance'),
-    JSON_VALUE(payload, '$.total_amount'))))                                        AS trip_id,
-  CAST(JSON_VALUE(payload, '$.VendorID') AS INT)                                    AS vendor_id,
-  CAST(TO_TIMESTAMP(JSON_VALUE(payload, '$.tpep_pickup_datetime')) AS TIMESTAMP(6)) AS pickup_ts,
-  CAST(TO_TIMESTAMP(JSON_VALUE(payload, '$.tpep_dropoff_datetime')) AS TIMESTAMP(6)) AS dropoff_ts,
-  CAST(TO_TIMESTAMP(JSON_VALUE(payload, '$.tpep_pickup_datetime')) AS DATE)         AS pickup_date,
-  CAST(JSON_VALUE(payload, '$.passenger_count') AS INT)                             AS passenger_count,
-  CAST(JSON_VALUE(payload, '$.trip_distance') AS DOUBLE)                            AS trip_distance,
-  CAST(JSON_VALUE(payload, '$.RatecodeID') AS INT)                                  AS rate_code_id,
-  JSON_VALUE(payload, '$.store_and_fwd_flag')                                       AS store_and_fwd_flag,
-  CAST(JSON_VALUE(payload, '$.PULocationID') AS INT)                                AS pu_location_id,
-  CAST(JSON_VALUE(payload, '$.DOLocationID') AS INT)                                AS do_location_id,
-  CAST(JSON_VALUE(payload, '$.payment_type') AS INT)                                AS payment_type,
-  CAST(JSON_VALUE(payload, '$.fare_amount') AS DECIMAL(10, 2))                      AS fare_amount,
-  CAST(JSON_VALUE(payload, '$.extra') AS DECIMAL(10, 2))                            AS extra,
-  CAST(JSON_VALUE(payload, '$.mta_tax') AS DECIMAL(10, 2))                          AS mta_tax,
-  CAST(JSON_VALUE(payload, '$.tip_amount') AS DECIMAL(10, 2))                       AS tip_amount,
-  CAST(JSON_VALUE(payload, '$.tolls_amount') AS DECIMAL(10, 2))                     AS tolls_amount,
-  CAST(JSON_VALUE(payload, '$.improvement_surcharge') AS DECIMAL(10, 2))            AS improvement_surcharge,
-  CAST(JSON_VALUE(payload, '$.total_amount') AS DECIMAL(10, 2))                     AS total_amount,
-  CAST(JSON_VALUE(payload, '$.congestion_surcharge') AS DECIMAL(10, 2))             AS congestion_surcharge,
-  CAST(JSON_VALUE(payload, '$.Airport_fee') AS DECIMAL(10, 2))                      AS airport_fee,
-  kafka_partition,
-  kafka_offset,
-  kafka_timestamp,
-  payload
+  trip_id, vendor_id, pickup_ts, dropoff_ts, CAST(pickup_ts AS DATE) AS pickup_date,
+  passenger_count, trip_distance, rate_code_id, store_and_fwd_flag, pu_location_id,
+  do_location_id, payment_type, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
+  improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
+  kafka_partition, kafka_offset, kafka_timestamp, payload
 FROM ${catalog}.${bronze_db}.raw_trips
 WHERE kafka_topic = '${topic}';
 
