@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from lakehouse.settings import Settings
 
@@ -53,6 +54,8 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> list[TopicResult
                 if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                     raise RuntimeError(f"could not create topic {name}: {exc}") from exc
                 results.append(TopicResult(name, False, settings.topic_partitions))
+    for name in wanted:  # partitions have leaders before anyone produces or reads offsets
+        read_watermarks(settings.kafka_bootstrap_servers, name)
     metadata = client.list_topics(timeout=timeout).topics
     for name in wanted:
         if name in existing:
@@ -69,21 +72,62 @@ def delete_topics(settings: Settings, timeout: float = 30.0) -> None:
             fut.result()
 
 
-def watermarks(settings: Settings, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
-    """{partition: (low, high)} offsets of a topic."""
+class TopicNotReady(RuntimeError):
+    """Transient: the topic's partitions have no leader yet (e.g. right after creation)."""
+
+
+_RETRIABLE = {
+    "NOT_LEADER_FOR_PARTITION",
+    "LEADER_NOT_AVAILABLE",
+    "UNKNOWN_TOPIC_OR_PART",
+    "_TRANSPORT",
+    "_TIMED_OUT",
+    "REQUEST_TIMED_OUT",
+}
+
+
+@retry(
+    retry=retry_if_exception_type(TopicNotReady),
+    stop=stop_after_delay(30),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    reraise=True,
+)
+def read_watermarks(
+    bootstrap_servers: str, topic: str, timeout: float = 10.0
+) -> dict[int, tuple[int, int]]:
+    """{partition: (low, high)} offsets of a topic; waits (30 s max) for partition leaders."""
     consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "lakehouse-offsets"}
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": "lakehouse-offsets",
+            "enable.auto.commit": False,
+            "allow.auto.create.topics": False,
+        }
     )
     try:
         md = consumer.list_topics(topic, timeout=timeout)
-        if topic not in md.topics or md.topics[topic].error is not None:
+        tmd = md.topics.get(topic)
+        if tmd is None or tmd.error is not None:
+            if tmd is not None and tmd.error is not None and tmd.error.name() in _RETRIABLE:
+                raise TopicNotReady(str(tmd.error))
             raise RuntimeError(
-                f"topic {topic} does not exist on {settings.kafka_bootstrap_servers}: "
+                f"topic {topic} does not exist on {bootstrap_servers}: "
                 "run `make create-topics` first"
             )
         out: dict[int, tuple[int, int]] = {}
-        for p in sorted(md.topics[topic].partitions):
-            out[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+        for p in sorted(tmd.partitions):
+            try:
+                out[p] = consumer.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=timeout, cached=False
+                )
+            except KafkaException as exc:
+                if exc.args[0].name() in _RETRIABLE:
+                    raise TopicNotReady(str(exc)) from exc
+                raise
         return out
     finally:
         consumer.close()
+
+
+def watermarks(settings: Settings, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
+    return read_watermarks(settings.kafka_bootstrap_servers, topic, timeout)

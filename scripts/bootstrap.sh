@@ -51,14 +51,14 @@ if [ ! -f "$STAMP" ]; then
   log "creating venv $VENV"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e "$REPO[dev]"
+  "$VENV/bin/pip" install -q -e "$REPO[dev,orchestration]"
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 else
   # editable install survives a fresh clone in another folder only if it points here
   if ! "$VENV/bin/python" -c "import lakehouse, pathlib, sys; sys.exit(0 if pathlib.Path(lakehouse.__file__).resolve().is_relative_to(pathlib.Path('$REPO').resolve()) else 1)" 2>/dev/null; then
     log "re-pointing editable install at $REPO"
-    "$VENV/bin/pip" install -q --no-deps -e "$REPO[dev]"
+    "$VENV/bin/pip" install -q --no-deps -e "$REPO[dev,orchestration]"
   fi
 fi
 

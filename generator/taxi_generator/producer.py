@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from .anomalies import AnomalyRates
 from .manifest import Manifest
@@ -58,36 +58,15 @@ def end_offsets(
     bootstrap_servers: str, topic: str, timeout_s: float = METADATA_TIMEOUT_S
 ) -> dict[str, int]:
     """High watermark (next offset) of every partition of ``topic``, keyed by partition id."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": "taxi-generator-offsets",
-            "enable.auto.commit": False,
-            "allow.auto.create.topics": False,
-        }
-    )
+    from lakehouse.topics import read_watermarks
+
     try:
-        try:
-            md = consumer.list_topics(topic, timeout=timeout_s)
-        except KafkaException as e:
-            raise GeneratorError(
-                f"cannot read metadata of topic {topic!r} from {bootstrap_servers}: {e}"
-            ) from e
-        tmd = md.topics.get(topic)
-        if tmd is None or tmd.error is not None or not tmd.partitions:
-            why = tmd.error if tmd is not None and tmd.error is not None else "no partitions"
-            raise GeneratorError(
-                f"topic {topic!r} is not usable on {bootstrap_servers} ({why}); create it first"
-            )
-        out: dict[str, int] = {}
-        for p in sorted(tmd.partitions):
-            _low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, p), timeout=timeout_s, cached=False
-            )
-            out[str(p)] = high
-        return out
-    finally:
-        consumer.close()
+        marks = read_watermarks(bootstrap_servers, topic, timeout_s)
+    except Exception as e:  # noqa: BLE001 - reported with the topic and servers
+        raise GeneratorError(
+            f"topic {topic!r} is not usable on {bootstrap_servers} ({e}); create it first"
+        ) from e
+    return {str(p): high for p, (_low, high) in marks.items()}
 
 
 class _Delivery:
