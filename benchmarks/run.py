@@ -1,0 +1,382 @@
+"""Benchmark harness for the native pipeline: stage timings, throughput, scaling, memory.
+
+Runs the same step functions as `make pipeline` (and, with --orchestrators dagster, the Dagster
+job) for each size and repetition on the native stack, appends one JSON line per run to the
+results file and writes a Markdown report with PNG charts.
+
+    python benchmarks/run.py --sizes 10000,100000,1000000 --reps 3 [--cold] [--orchestrators plain,dagster]
+
+Comparisons in the report are between runs of one invocation on one machine; nothing is compared
+with figures measured elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from lakehouse.cli import reset_data  # noqa: E402
+from lakehouse.native.stack import NativeStack  # noqa: E402
+from lakehouse.pipeline import run_pipeline  # noqa: E402
+from lakehouse.settings import get_settings  # noqa: E402
+
+RESULTS_DIR = REPO / "benchmarks" / "results"
+
+
+# ----------------------------------------------------------------------------- memory sampling
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+        ).stdout
+    except OSError:
+        return []
+    kids = [int(x) for x in out.split()]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+class MemorySampler:
+    """Samples the resident memory of each engine (process tree) every `interval` seconds."""
+
+    def __init__(self, engines: dict[str, int | None], interval: float = 0.5):
+        self.engines = {k: v for k, v in engines.items() if v}
+        self.interval = interval
+        self.peak_mb: dict[str, float] = dict.fromkeys(self.engines, 0.0)
+        self.peak_total_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0.0
+            for name, pid in self.engines.items():
+                mb = sum(_rss_kb(p) for p in [pid, *_children(pid)]) / 1024
+                self.peak_mb[name] = max(self.peak_mb[name], mb)
+                total += mb
+            me = sum(_rss_kb(p) for p in [os.getpid(), *_children(os.getpid())]) / 1024
+            self.peak_mb["pipeline (python, dbt)"] = max(
+                self.peak_mb.get("pipeline (python, dbt)", 0.0), me
+            )
+            self.peak_total_mb = max(self.peak_total_mb, total + me)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def engine_pids(stack: NativeStack) -> dict[str, int | None]:
+    pids: dict[str, int | None] = {}
+    for st in stack.status():
+        pids[st.name] = st.pid
+    pg = stack.home / "postgres" / "data" / "postmaster.pid"
+    if pg.exists():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pids["postgres"] = int(pg.read_text().split()[0])
+    return pids
+
+
+# ----------------------------------------------------------------------------- environment
+def environment() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    mem_kb = 0
+    try:
+        with open("/proc/meminfo") as fh:
+            mem_kb = int(fh.readline().split()[1])
+    except OSError:
+        pass
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    return {
+        "cpu_count": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "java": java.splitlines()[0] if java else "unknown",
+        "git_commit": git("rev-parse", "--short", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain")),
+        "versions": {
+            "flink": "2.0.1",
+            "kafka": _pom_prop(REPO / "kafka" / "pom.xml", "kafka.version"),
+            "iceberg": _pom_prop(REPO / "flink" / "jars" / "pom.xml", "iceberg.version"),
+            **{p: version(p) for p in ("pyiceberg", "dbt-core", "dbt-duckdb", "duckdb")},
+            "confluent-kafka": version("confluent-kafka"),
+        },
+    }
+
+
+def _pom_prop(pom: Path, prop: str) -> str:
+    import re
+
+    m = re.search(rf"<{re.escape(prop)}>(.+?)</{re.escape(prop)}>", pom.read_text())
+    return m.group(1) if m else "unknown"
+
+
+# ----------------------------------------------------------------------------- one run
+def run_once(
+    size: int, rep: int, orchestrator: str, cold: bool, anomaly_rate: float
+) -> dict[str, Any]:
+    settings = get_settings()
+    stack = NativeStack(settings)
+    stack_start_s = None
+    if cold:
+        stack.down()
+        t0 = time.monotonic()
+        stack.up()
+        stack_start_s = round(time.monotonic() - t0, 3)
+    else:
+        stack.up()  # no-op when running
+    reset_data(settings)
+    with MemorySampler(engine_pids(stack)) as mem:
+        t0 = time.monotonic()
+        if orchestrator == "plain":
+            result = run_pipeline(settings, events=size, anomaly_rate=anomaly_rate, seed=rep)
+        elif orchestrator == "dagster":
+            result = run_dagster(size, rep, anomaly_rate)
+        else:
+            raise SystemExit(f"unknown orchestrator {orchestrator}")
+        wall = time.monotonic() - t0
+    t = result["timings_s"]
+    gen = result["generator"]
+    bronze, silver = result["bronze"], result["silver"]
+    bronze_rows = result["verify"]["figures"]["bronze_rows"]
+    silver_rows = result["verify"]["figures"]["silver_rows"]
+    record = {
+        "size": size,
+        "rep": rep,
+        "orchestrator": orchestrator,
+        "mode": "cold" if cold else "warm",
+        "stack_start_s": stack_start_s,
+        "generator_events_per_s": gen["events_per_s"],
+        "generator_messages_acked": gen["messages_acked"],
+        "generate_s": t["generate"],
+        "bronze_s": t["flink_bronze"],
+        "bronze_job_s": (bronze.get("job") or {}).get("duration_ms", 0) / 1000,
+        "bronze_rows_per_s": round(bronze_rows / t["flink_bronze"], 1),
+        "silver_s": t["flink_silver"],
+        "silver_job_s": (silver.get("job") or {}).get("duration_ms", 0) / 1000,
+        "silver_rows_per_s": round(silver_rows / t["flink_silver"], 1),
+        "dbt_build_s": t["dbt_build"],
+        "verify_s": t["verify"],
+        "total_s": t["total"],
+        "wall_s": round(wall + (stack_start_s or 0), 3),
+        "bronze_rows": bronze_rows,
+        "silver_rows": silver_rows,
+        "reconciled": result["verify"]["ok"],
+        "peak_rss_mb": {k: round(v, 1) for k, v in mem.peak_mb.items()},
+        "peak_rss_total_mb": round(mem.peak_total_mb, 1),
+    }
+    return record
+
+
+def run_dagster(size: int, rep: int, anomaly_rate: float) -> dict[str, Any]:
+    """The same pipeline through the Dagster job (issue: Dagster orchestration)."""
+    try:
+        from taxi_dagster.bench import run_job_for_benchmark  # type: ignore[import-not-found]
+    except ImportError as exc:  # pragma: no cover - until the Dagster package exists
+        raise SystemExit(f"Dagster orchestrator not available: {exc}") from exc
+    return run_job_for_benchmark(events=size, seed=rep, anomaly_rate=anomaly_rate)
+
+
+# ----------------------------------------------------------------------------- report
+STAGES = ("generate_s", "bronze_s", "silver_s", "dbt_build_s", "verify_s")
+
+
+def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["orchestrator"], r["mode"], r["size"]), []).append(r)
+    rows = []
+    for (orch, mode, size), rs in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
+    ):
+        row: dict[str, Any] = {"orchestrator": orch, "mode": mode, "size": size, "n": len(rs)}
+        for key in (*STAGES, "total_s", "generator_events_per_s", "peak_rss_total_mb"):
+            vals = [r[key] for r in rs]
+            row[key] = {
+                "min": min(vals),
+                "median": statistics.median(vals),
+                "max": max(vals),
+            }
+        rows.append(row)
+    return rows
+
+
+def write_report(records: list[dict[str, Any]], env: dict[str, Any], out: Path, cmd: str) -> None:
+    rows = summarize(records)
+    lines = [
+        "# Benchmark report (native stack)",
+        "",
+        f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} by `{cmd}`  ",
+        f"Machine: {env['cpu_count']} CPUs, {env['memory_gb']} GB, {env['platform']}; "
+        f"git {env['git_commit']}{' (dirty)' if env['git_dirty'] else ''}  ",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
+        "",
+        "Median (min–max) seconds per stage; 1 % of every anomaly class on top of the events.",
+        "",
+        "| orchestrator | mode | events | runs | generate | bronze | silver | dbt build | verify | total | generator events/s | peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def fmt(d: dict[str, float], digits: int = 1) -> str:
+        return f"{d['median']:.{digits}f} ({d['min']:.{digits}f}–{d['max']:.{digits}f})"
+
+    for r in rows:
+        lines.append(
+            f"| {r['orchestrator']} | {r['mode']} | {r['size']:,} | {r['n']} | "
+            + " | ".join(fmt(r[s]) for s in STAGES)
+            + f" | {fmt(r['total_s'])} | {r['generator_events_per_s']['median']:,.0f} | "
+            f"{r['peak_rss_total_mb']['max']:,.0f} |"
+        )
+    peak_by_engine: dict[str, float] = {}
+    for rec in records:
+        for k, v in rec["peak_rss_mb"].items():
+            peak_by_engine[k] = max(peak_by_engine.get(k, 0.0), v)
+    lines += ["", "Peak resident memory per engine over all runs (MB):", ""]
+    lines += ["| engine | peak RSS (MB) |", "|---|---|"]
+    lines += [f"| {k} | {v:,.0f} |" for k, v in sorted(peak_by_engine.items())]
+    orchs = sorted({r["orchestrator"] for r in rows})
+    if len(orchs) > 1:
+        lines += ["", "Orchestrator overhead (median total / plain median total, same size):", ""]
+        plain = {r["size"]: r["total_s"]["median"] for r in rows if r["orchestrator"] == "plain"}
+        for r in rows:
+            if r["orchestrator"] != "plain" and r["size"] in plain:
+                lines.append(
+                    f"- {r['orchestrator']} @ {r['size']:,}: x{r['total_s']['median'] / plain[r['size']]:.2f}"
+                )
+    charts = _charts(rows, out.parent)
+    if charts:
+        lines += ["", *[f"![{c.stem}]({c.name})" for c in charts]]
+    out.write_text("\n".join(lines) + "\n")
+
+
+def _charts(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    plain = [r for r in rows if r["orchestrator"] == "plain" and r["mode"] == "warm"] or rows
+    if not plain:
+        return []
+    made = []
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [f"{r['size']:,}" for r in plain]
+    bottom = [0.0] * len(plain)
+    for stage in STAGES:
+        vals = [r[stage]["median"] for r in plain]
+        ax.bar(labels, vals, bottom=bottom, label=stage.removesuffix("_s"))
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_xlabel("events")
+    ax.set_ylabel("seconds (median)")
+    ax.set_title("Stage breakdown")
+    ax.legend()
+    path = folder / "stages.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    made.append(path)
+
+    fig, ax1 = plt.subplots(figsize=(8, 4))
+    sizes = [r["size"] for r in plain]
+    totals = [r["total_s"]["median"] for r in plain]
+    ax1.plot(sizes, totals, marker="o", label="end-to-end seconds")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("events")
+    ax1.set_ylabel("seconds")
+    ax2 = ax1.twinx()
+    ax2.plot(sizes, [s / t for s, t in zip(sizes, totals, strict=True)], marker="s", color="tab:green",
+             label="events/s end to end")  # fmt: skip
+    ax2.set_ylabel("events/s")
+    ax1.set_title("Scaling")
+    fig.tight_layout()
+    path = folder / "scaling.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    made.append(path)
+    return made
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--orchestrators", default="plain")
+    ap.add_argument(
+        "--cold", action="store_true", help="Also measure one cold run per size (stack restarted)"
+    )
+    ap.add_argument("--anomaly-rate", type=float, default=0.01)
+    ap.add_argument("--results", type=Path, default=RESULTS_DIR / "results.jsonl")
+    ap.add_argument("--report", type=Path, default=RESULTS_DIR / "report.md")
+    args = ap.parse_args(argv)
+    cmd = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    env = environment()
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, Any]] = []
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    for orch in args.orchestrators.split(","):
+        for size in sizes:
+            plan = [("cold", 0)] if args.cold else []
+            plan += [("warm", rep) for rep in range(1, args.reps + 1)]
+            for mode, rep in plan:
+                rec = run_once(size, rep, orch, mode == "cold", args.anomaly_rate)
+                rec.update({"timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+                            "command": cmd, "environment": env})  # fmt: skip
+                records.append(rec)
+                with args.results.open("a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+                print(
+                    f"[{orch} {mode} {size:>9,} #{rep}] total {rec['total_s']:.1f}s  "
+                    f"gen {rec['generate_s']:.1f}s ({rec['generator_events_per_s']:,.0f} ev/s)  "
+                    f"bronze {rec['bronze_s']:.1f}s  silver {rec['silver_s']:.1f}s  "
+                    f"dbt {rec['dbt_build_s']:.1f}s  peak RSS {rec['peak_rss_total_mb']:,.0f} MB",
+                    flush=True,
+                )
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    write_report(records, env, args.report, cmd)
+    print(f"results appended to {args.results}; report {args.report}")
+    return 0 if all(r["reconciled"] for r in records) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
