@@ -10,6 +10,9 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from pydantic import Field
+
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -25,9 +28,6 @@ from dagster import (
     asset_check,
     multi_asset,
 )
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
-from pydantic import Field
-
 from lakehouse import catalog as cat
 from lakehouse import topics
 from lakehouse.flink.jobs import StepResult, run_bronze, run_silver
@@ -134,9 +134,7 @@ def raw_trip_events(config: GeneratorConfig, lakehouse: LakehouseResource) -> Ma
 
 
 # ----------------------------------------------------------------------------- Flink
-@asset(
-    key=BRONZE_TRIPS, deps=[RAW_TRIP_EVENTS], group_name="lakehouse", kinds={"flink", "iceberg"}
-)
+@asset(key=BRONZE_TRIPS, deps=[RAW_TRIP_EVENTS], group_name="lakehouse", kinds={"flink", "iceberg"})
 def bronze_trips(lakehouse: LakehouseResource) -> MaterializeResult:
     """bronze.raw_trips (+ bronze.trips_dead_letter): the Flink bronze job, incremental over
     the Kafka offsets not yet in bronze (lakehouse.flink.jobs.run_bronze)."""
@@ -150,7 +148,9 @@ def bronze_trips(lakehouse: LakehouseResource) -> MaterializeResult:
             "kafka_offsets_start": _json(result.offsets.get("start", {})),
             "kafka_offsets_stop": _json(result.offsets.get("stop", {})),
             "snapshot_id": str(result.snapshots["raw_trips"].get("snapshot_id")),
-            "dead_letter_snapshot_id": str(result.snapshots["trips_dead_letter"].get("snapshot_id")),
+            "dead_letter_snapshot_id": str(
+                result.snapshots["trips_dead_letter"].get("snapshot_id")
+            ),
             **_job_metadata(result),
         }
     )
@@ -323,7 +323,13 @@ def _report_metadata(report: VerifyReport) -> dict[str, Any]:
 
 @asset(
     key=VERIFICATION,
-    deps=[RAW_TRIP_EVENTS, BRONZE_TRIPS, SILVER_TRIPS, SILVER_TRIPS_REJECTED, AssetKey("fct_trips")],
+    deps=[
+        RAW_TRIP_EVENTS,
+        BRONZE_TRIPS,
+        SILVER_TRIPS,
+        SILVER_TRIPS_REJECTED,
+        AssetKey("fct_trips"),
+    ],
     group_name="quality",
     kinds={"python"},
     check_specs=[RECONCILIATION_CHECK],

@@ -1,6 +1,6 @@
 """`defs`: the taxi-lakehouse asset graph, its job, schedule and resources.
 
-    dagster dev -m taxi_dagster.definitions -d dagster     (or: python -m taxi_dagster.cli ui)
+dagster dev -m taxi_dagster.definitions -d dagster     (or: python -m taxi_dagster.cli ui)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dagster import (
     define_asset_job,
     in_process_executor,
 )
-
 from lakehouse.dbt_runner import DBT_DIR, _dbt_executable
 
 from .assets import (
@@ -47,7 +46,7 @@ gold_dbt = build_gold_dbt_assets()
 #    (run_queue.tag_concurrency_limits); the others wait queued instead of failing on a lock.
 taxi_pipeline = define_asset_job(
     JOB_NAME,
-    selection=AssetSelection.all(include_sources=False),
+    selection=AssetSelection.all(),
     description="topics -> generate -> Flink bronze -> Flink silver -> dbt build -> verify",
     executor_def=in_process_executor,
     tags=WRITER_TAG,

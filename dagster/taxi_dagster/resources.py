@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, ConfigurableResource, OpExecutionContext
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from pydantic import Field, SecretStr
 
+from dagster import AssetExecutionContext, ConfigurableResource, OpExecutionContext
 from lakehouse.dbt_runner import dbt_env
 from lakehouse.settings import Settings
 

@@ -73,3 +73,15 @@ def fresh(stack: NativeStack) -> Settings:
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as environment variables (for subprocesses and get_settings())."""
+    out: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        out[name.upper()] = str(value)
+    return out
