@@ -11,34 +11,36 @@ export TAXI_CACHE
 VENV := $(TAXI_CACHE)/venv
 LH := $(VENV)/bin/lakehouse
 PY := $(VENV)/bin/python
+# RUNTIME=native (default): local processes; RUNTIME=docker: the Compose stack (make/docker.mk)
 RUNTIME ?= native
 
 EVENTS ?= 10000
 MODE ?= burst
 RATE ?=
-SEED ?= 42
+SEED ?= auto
 DAYS ?= 3
 ANOMALY_RATE ?= 0.01
 
-ifneq ($(RUNTIME),native)
-$(error RUNTIME=$(RUNTIME) is not supported by this Makefile yet; use RUNTIME=native)
-endif
 
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics generate process \
         process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
-        test-integration test-udf lint format benchmark-native
+        test-integration test-udf validate-kestra validate-compose lint format benchmark-native
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-bootstrap: ## Install venv, Flink, Kafka, MinIO, PostgreSQL into $(TAXI_CACHE) (idempotent)
-	@bash scripts/bootstrap.sh --with-s3 --with-postgres
-
-env: venv ## Create .env with generated secrets if missing
-	@$(LH) env init
+bootstrap: ## Install venv, Flink, Kafka, MinIO, PostgreSQL, Schema Registry into $(TAXI_CACHE) (idempotent)
+	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry
 
 venv: ## Install only the venv, Flink and Kafka (no MinIO/PostgreSQL)
 	@bash scripts/bootstrap.sh
+
+ifeq ($(RUNTIME),docker)
+# The Docker Compose stack: the same target names, each step runs the same CLI in the tools image.
+include make/docker.mk
+else ifeq ($(RUNTIME),native)
+env: venv ## Create .env with generated secrets if missing
+	@$(LH) env init
 
 up: bootstrap env ## Start the native stack (Kafka, Flink + SQL Gateway), health-gated
 	@$(LH) stack up
@@ -82,18 +84,31 @@ verify: ## Reconcile manifests, Kafka, bronze, dead letter, silver, gold
 	@$(LH) verify
 
 pipeline: ## Run every step in order and print a summary (stack must be up)
-	@$(LH) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) --seed $(SEED)
+	@$(LH) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) $(if $(filter-out auto,$(SEED)),--seed $(SEED))
 
 demo: up create-topics ## Fresh machine to reconciled summary: install, start, run all steps
-	@$(LH) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) --seed $(SEED)
+	@$(LH) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) $(if $(filter-out auto,$(SEED)),--seed $(SEED))
+
+benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
+	@$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+dagster-ui: bootstrap env ## Dagster UI on the native stack (http://127.0.0.1:3000)
+	@$(PY) -m taxi_dagster.cli ui
+
+dagster-run: bootstrap env ## Materialize the whole Dagster job on the native stack
+	@$(PY) -m taxi_dagster.cli run --events $(EVENTS) $(if $(filter-out auto,$(SEED)),--seed $(SEED)) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS)
+
+else
+$(error RUNTIME=$(RUNTIME): use native or docker)
+endif
 
 lint: venv ## ruff lint + format check
-	@$(VENV)/bin/ruff check lakehouse generator tests benchmarks
-	@$(VENV)/bin/ruff format --check lakehouse generator tests benchmarks
+	@$(VENV)/bin/ruff check lakehouse generator tests benchmarks scripts dagster
+	@$(VENV)/bin/ruff format --check lakehouse generator tests benchmarks scripts dagster
 
 format: venv
-	@$(VENV)/bin/ruff format lakehouse generator tests benchmarks
-	@$(VENV)/bin/ruff check --fix lakehouse generator tests benchmarks
+	@$(VENV)/bin/ruff format lakehouse generator tests benchmarks scripts dagster
+	@$(VENV)/bin/ruff check --fix lakehouse generator tests benchmarks scripts dagster
 
 test-unit: venv ## Unit tests (no engines)
 	@$(VENV)/bin/pytest -q tests/unit
@@ -101,11 +116,15 @@ test-unit: venv ## Unit tests (no engines)
 test-integration: bootstrap ## Integration tests on the real native stack (own ports and data dir)
 	@$(VENV)/bin/pytest -q tests/integration
 
+validate-kestra: ## Parse and validate the Kestra flow with Kestra 2.0's own code (Java 25)
+	@bash scripts/validate_kestra_flow.sh
+
+validate-compose: ## Load docker-compose.yml with compose-go (the library of `docker compose`)
+	@$(VENV)/bin/pytest -q tests/unit/test_compose.py
+
 test-udf: ## Java unit tests of the Flink UDF (flink/udf)
 	@mvn -q -B -f flink/udf/pom.xml test
 
 test: bootstrap lint test-udf ## Everything CI runs: install, lint, unit + integration tests
 	@$(VENV)/bin/pytest -q tests
 
-benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
-	@$(PY) benchmarks/run.py $(BENCH_ARGS)

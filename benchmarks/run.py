@@ -207,12 +207,60 @@ def run_once(
 
 
 def run_dagster(size: int, rep: int, anomaly_rate: float) -> dict[str, Any]:
-    """The same pipeline through the Dagster job (issue: Dagster orchestration)."""
-    try:
-        from taxi_dagster.bench import run_job_for_benchmark  # type: ignore[import-not-found]
-    except ImportError as exc:  # pragma: no cover - until the Dagster package exists
-        raise SystemExit(f"Dagster orchestrator not available: {exc}") from exc
-    return run_job_for_benchmark(events=size, seed=rep, anomaly_rate=anomaly_rate)
+    """The same pipeline through the Dagster job, in process (dagster/taxi_dagster)."""
+    from dagster import DagsterEventType, DagsterInstance
+    from taxi_dagster.definitions import JOB_NAME, defs
+
+    from lakehouse.verify import load_manifests, run_verify
+
+    settings = get_settings()
+    run_config = {
+        "ops": {
+            "raw_trip_events": {
+                "config": {"events": size, "seed": rep, "anomaly_rate": anomaly_rate, "days": 3}
+            }
+        },
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    t0 = time.monotonic()
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+        total = time.monotonic() - t0
+        if not result.success:
+            raise SystemExit("Dagster run failed")
+        started: dict[str, float] = {}
+        steps: dict[str, float] = {}
+        for record in instance.all_logs(result.run_id):
+            event = record.dagster_event
+            if event is None:
+                continue
+            if event.event_type == DagsterEventType.STEP_START:
+                started[event.step_key] = record.timestamp
+            elif event.is_step_success:
+                steps[event.step_key] = record.timestamp - started.get(event.step_key, 0)
+
+    def step(prefix: str) -> float:
+        return round(sum(v for k, v in steps.items() if k.startswith(prefix)), 3)
+
+    manifest = load_manifests(settings)[-1]
+    report = run_verify(settings)
+    return {
+        "generator": manifest,
+        "bronze": {"job": None},
+        "silver": {"job": None},
+        "verify": report.to_dict(),
+        "timings_s": {
+            "create_topics": step("kafka_topics"),
+            "generate": step("raw_trip_events"),
+            "flink_bronze": step("bronze"),
+            "flink_silver": step("silver"),
+            "dbt_build": step("gold_dbt"),
+            "verify": step("verification"),
+            "total": round(total, 3),
+        },
+    }
 
 
 # ----------------------------------------------------------------------------- report

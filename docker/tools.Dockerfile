@@ -28,6 +28,14 @@ RUN pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
 COPY . /opt/lakehouse/src
 RUN pip install --no-deps -e "/opt/lakehouse/src[orchestration]" \
  && lakehouse --help >/dev/null
+# Dagster loads the dbt manifest prepared at build time (dbt/target/dagster/manifest.json);
+# dbt/ stays writable for the runtime user (dbt's target and partial-parse files)
+RUN if [ -d dagster/taxi_dagster ]; then \
+      LAKEHOUSE_HOME=/tmp/lakehouse-build PYTHONPATH=/opt/lakehouse/src/dagster \
+        python -m taxi_dagster.cli prepare; \
+    fi \
+ && rm -rf /tmp/lakehouse-build \
+ && chown -R lakehouse:lakehouse /opt/lakehouse/src/dbt
 
 USER lakehouse
 ENV LAKEHOUSE_HOME=/data/lakehouse

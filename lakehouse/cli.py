@@ -37,9 +37,17 @@ JsonOut = Annotated[
 ]
 
 
-def _emit(result: dict[str, Any], json_out: Path | None) -> None:
-    """Machine-readable result: to a file if asked, and as a Kestra output line when run by
-    Kestra (the `kestra` package prints ::{json}:: lines the Kestra worker collects)."""
+def _emit(
+    result: dict[str, Any],
+    json_out: Path | None,
+    counters: dict[str, int | float] | None = None,
+    timers: dict[str, float] | None = None,
+    tags: dict[str, str] | None = None,
+    omit_from_outputs: tuple[str, ...] = (),
+) -> None:
+    """Machine-readable result: to a file if asked, and as Kestra outputs and metrics (counters,
+    timers in seconds) when run by Kestra (the `kestra` package prints ::{json}:: lines the
+    Kestra worker collects). `omit_from_outputs` keeps bulky keys out of Kestra's outputs."""
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
@@ -49,7 +57,14 @@ def _emit(result: dict[str, Any], json_out: Path | None) -> None:
         try:
             from kestra import Kestra
 
-            Kestra.outputs(json.loads(json.dumps(result, default=str)))
+            outputs = {k: v for k, v in result.items() if k not in omit_from_outputs}
+            Kestra.outputs(json.loads(json.dumps(outputs, default=str)))
+            for name, value in (counters or {}).items():
+                if value is not None:
+                    Kestra.counter(name, value, tags or {})
+            for name, seconds in (timers or {}).items():
+                if seconds is not None:
+                    Kestra.timer(name, seconds, tags or {})
         except ImportError:  # pragma: no cover - the tools image installs it
             pass
 
@@ -169,7 +184,11 @@ def topics_create(json_out: JsonOut = None) -> None:
         console.print(
             f"{r.name}: {'created' if r.created else 'exists'} ({r.partitions} partitions)"
         )
-    _emit({"topics": [r.__dict__ for r in results]}, json_out)
+    _emit(
+        {"topics": [r.__dict__ for r in results]},
+        json_out,
+        counters={"topics_created": sum(1 for r in results if r.created)},
+    )
 
 
 # ----------------------------------------------------------------------------- generate
@@ -181,7 +200,11 @@ def generate(
     speedup: float = typer.Option(60.0, help="realtime: event seconds per wall second"),
     batch_size: int = typer.Option(1000, help="batch: messages per interval"),
     batch_interval: float = typer.Option(1.0, help="batch: seconds between batches"),
-    seed: int | None = typer.Option(None, help="Random seed (default: GENERATOR_SEED)"),
+    seed: str = typer.Option(
+        "auto",
+        help="Random seed; 'auto' = GENERATOR_SEED + runs already on the topic (a rerun adds "
+        "new trips; the same explicit seed twice re-sends the same trips)",
+    ),
     start_date: str | None = typer.Option(None, help="First pickup date, YYYY-MM-DD"),
     days: int = typer.Option(1, help="Days of pickups to spread the events over"),
     anomaly_rate: float = typer.Option(
@@ -206,7 +229,7 @@ def generate(
             speedup=speedup,
             batch_size=batch_size,
             batch_interval_s=batch_interval,
-            seed=seed,
+            seed=None if seed == "auto" else int(seed),
             start_date=date.fromisoformat(start_date) if start_date else None,
             days=days,
             anomalies=AnomalyRates.uniform(anomaly_rate, late=late_rate),
@@ -219,7 +242,18 @@ def generate(
         f"generated run {d['run_id']}: {d['messages_acked']} messages acked "
         f"({d['events_per_s']:.0f} events/s), counts {d['counts']}"
     )
-    _emit(d, json_out)
+    _emit(
+        d,
+        json_out,
+        counters={
+            "messages_acked": d["messages_acked"],
+            **{f"events_{k}": v for k, v in d["counts"].items()},
+        },
+        timers={"generate_duration": d["duration_s"]},
+        tags={"mode": d["mode"]},
+        # up to 10,000 keys: kept in the manifest and --json-out, not in Kestra's outputs
+        omit_from_outputs=("late_event_keys",),
+    )
 
 
 # ----------------------------------------------------------------------------- flink
@@ -236,7 +270,12 @@ def flink_bronze(json_out: JsonOut = None) -> None:
         f"bronze: {'skipped (' + result.reason + ')' if result.skipped else 'job finished'} "
         f"in {result.seconds:.1f}s; {result.counts}"
     )
-    _emit(result.to_dict(), json_out)
+    _emit(
+        result.to_dict(),
+        json_out,
+        counters={**result.counts, "new_messages": result.offsets.get("new_messages", 0)},
+        timers={"bronze_duration": result.seconds},
+    )
 
 
 @flink_app.command("silver")
@@ -249,7 +288,35 @@ def flink_silver(json_out: JsonOut = None) -> None:
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     console.print(f"silver: job finished in {result.seconds:.1f}s; {result.counts}")
-    _emit(result.to_dict(), json_out)
+    _emit(
+        result.to_dict(),
+        json_out,
+        counters=result.counts,
+        timers={"silver_duration": result.seconds},
+    )
+
+
+@flink_app.command("wait")
+def flink_wait(
+    timeout: float = typer.Option(600.0, help="Give up after this many seconds"),
+    interval: float = typer.Option(5.0, help="Seconds between checks"),
+    json_out: JsonOut = None,
+) -> None:
+    """Wait until bronze covers the topic's end offsets and silver is newer than bronze."""
+    from lakehouse.flink.wait import ProcessingIncomplete, wait_for_processing
+
+    try:
+        status = wait_for_processing(get_settings(), timeout_s=timeout, interval_s=interval)
+    except ProcessingIncomplete as exc:
+        _emit(exc.status.to_dict(), json_out)
+        _fail(exc)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(
+        f"processing complete after {status.waited_s:.1f}s ({status.checks} checks): "
+        f"end offsets {status.end_offsets}"
+    )
+    _emit(status.to_dict(), json_out, timers={"wait_duration": status.waited_s})
 
 
 # ----------------------------------------------------------------------------- dbt
@@ -261,7 +328,7 @@ def _dbt(command: str, json_out: Path | None, extra: list[str] | None = None) ->
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     console.print(f"dbt {command}: {result.summary} ({result.seconds:.1f}s)")
-    _emit(result.__dict__, json_out)
+    _emit(result.__dict__, json_out, timers={f"dbt_{command}_duration": result.seconds})
 
 
 @dbt_app.command("build")
@@ -289,12 +356,17 @@ def verify(
         report = run_verify(get_settings(), include_gold=gold)
     except VerificationError as exc:
         _print_checks(exc.report)
-        _emit(exc.report.to_dict(), json_out)
+        _emit(exc.report.to_dict(), json_out, counters=_verify_counters(exc.report))
         _fail(exc)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     _print_checks(report)
-    _emit(report.to_dict(), json_out)
+    _emit(report.to_dict(), json_out, counters=_verify_counters(report))
+
+
+def _verify_counters(report: Any) -> dict[str, int]:
+    failed = sum(1 for c in report.checks if not c.ok)
+    return {"checks_passed": len(report.checks) - failed, "checks_failed": failed}
 
 
 def _print_checks(report: Any) -> None:

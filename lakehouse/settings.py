@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     # --- Flink
     flink_rest_url: str = "http://localhost:8081"
     flink_gateway_url: str = "http://localhost:8083"
+    flink_rpc_port: int = 6123  # JobManager RPC (native runtime)
     flink_parallelism: int = 2
     flink_job_timeout_s: int = 1800
 

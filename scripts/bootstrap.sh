@@ -7,7 +7,7 @@
 #     bin/minio             MinIO server built from its Go module   (only with --with-s3)
 #   PostgreSQL server from Debian's packages                         (only with --with-postgres)
 #
-# Usage: scripts/bootstrap.sh [--with-s3] [--with-postgres]
+# Usage: scripts/bootstrap.sh [--with-s3] [--with-postgres] [--with-registry]
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,10 +23,12 @@ MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 
 WITH_S3=0
 WITH_PG=0
+WITH_REGISTRY=0
 for arg in "$@"; do
   case "$arg" in
     --with-s3) WITH_S3=1 ;;
     --with-postgres) WITH_PG=1 ;;
+    --with-registry) WITH_REGISTRY=1 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -51,14 +53,14 @@ if [ ! -f "$STAMP" ]; then
   log "creating venv $VENV"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e "$REPO[dev,orchestration]"
+  "$VENV/bin/pip" install -q -e "$REPO[dev,orchestration,registry]"
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 else
   # editable install survives a fresh clone in another folder only if it points here
-  if ! "$VENV/bin/python" -c "import lakehouse, pathlib, sys; sys.exit(0 if pathlib.Path(lakehouse.__file__).resolve().is_relative_to(pathlib.Path('$REPO').resolve()) else 1)" 2>/dev/null; then
+  if ! (cd / && "$VENV/bin/python" -I -c "import lakehouse, pathlib, sys; sys.exit(0 if pathlib.Path(lakehouse.__file__).resolve().is_relative_to(pathlib.Path('$REPO').resolve()) else 1)" 2>/dev/null); then
     log "re-pointing editable install at $REPO"
-    "$VENV/bin/pip" install -q --no-deps -e "$REPO[dev,orchestration]"
+    "$VENV/bin/pip" install -q --no-deps -e "$REPO[dev,orchestration,registry]"
   fi
 fi
 
@@ -140,6 +142,11 @@ if [ "$WITH_PG" = 1 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
   fi
+fi
+
+# ---------------------------------------------------------------- Schema Registry (Apicurio)
+if [ "$WITH_REGISTRY" = 1 ]; then
+  TAXI_CACHE="$CACHE" bash "$REPO/registry/install.sh"
 fi
 
 cat > "$CACHE/env.sh" <<EOF

@@ -8,10 +8,8 @@ results (counts, offsets, snapshots, durations) to Dagster metadata.
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
-
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
-from pydantic import Field
 
 from dagster import (
     AssetCheckResult,
@@ -28,6 +26,9 @@ from dagster import (
     asset_check,
     multi_asset,
 )
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from pydantic import Field
+
 from lakehouse import catalog as cat
 from lakehouse import topics
 from lakehouse.flink.jobs import StepResult, run_bronze, run_silver
@@ -248,30 +249,31 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
         return "gold"
 
 
+# dbt tests on models and seeds become asset checks. The one source test (accepted_values on
+# silver.trips_rejected.reason) still runs inside `dbt build` and fails the step if it fails;
+# dagster-dbt records it as an observation of silver_trips_rejected (its default for sources).
 dbt_translator = LakehouseDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
 )
 
 
-def _relation(metadata: Mapping[str, Any]) -> str | None:
-    value = metadata.get("dagster/relation_identifier") or metadata.get("dagster/table_name")
-    return getattr(value, "value", value) if value is not None else None
-
-
-def _with_row_counts(events: list[Any], gold_path: Any) -> list[Any]:
+def _with_row_counts(events: list[Any], manifest: Mapping[str, Any], gold_path: Path) -> list[Any]:
     """Add dagster/row_count to each dbt model/seed output, read from the gold DuckDB file
     after dbt has finished (while dbt runs it holds DuckDB's single writer lock)."""
     import duckdb
 
     if not gold_path.exists():
         return events
+    nodes = manifest.get("nodes", {})
     out = []
     with duckdb.connect(str(gold_path), read_only=True) as con:
         for event in events:
-            relation = _relation(event.metadata) if isinstance(event, Output) else None
+            unique_id = event.metadata.get("unique_id") if isinstance(event, Output) else None
+            relation = nodes.get(getattr(unique_id, "value", unique_id), {}).get("relation_name")
             if relation:
-                # relation: database.schema.table; the file is attached as database "gold"
-                table = ".".join(f'"{p}"' for p in relation.split(".")[-2:])
+                # "gold"."main"."fct_trips": the database is the file's name, keep schema.table
+                schema_table = [p.strip('"') for p in relation.split(".")][-2:]
+                table = ".".join(f'"{p}"' for p in schema_table)
                 try:
                     count = con.execute(f"select count(*) from {table}").fetchone()[0]
                     event = event.with_metadata({**event.metadata, "dagster/row_count": count})
@@ -294,7 +296,8 @@ def build_gold_dbt_assets():  # noqa: ANN201 - an AssetsDefinition
         """`dbt build` of the selected models, seeds and their tests (asset checks)."""
         invocation = dbt.cli(["build"], context=context)
         events = list(invocation.stream())
-        yield from _with_row_counts(events, dbt.lakehouse.get_settings().gold_path)
+        gold = dbt.lakehouse.get_settings().gold_path
+        yield from _with_row_counts(events, invocation.manifest, gold)
 
     return gold_dbt
 

@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +26,11 @@ from lakehouse.settings import get_settings
 DAGSTER_DIR = Path(__file__).resolve().parent.parent  # the repository's dagster/ folder
 INSTANCE_TEMPLATE = DAGSTER_DIR / "dagster.yaml"
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Dagster for the taxi lakehouse: ui (dagster dev), run (materialize all), prepare (dbt manifest).",
+)
 console = Console(stderr=True)
 
 
@@ -80,29 +83,34 @@ def ui(
     os.execvpe(args[0], args, _child_env())  # dagster dev handles Ctrl-C for its children
 
 
-def _durations(result: Any) -> list[tuple[str, str, float | None, str]]:
-    """(asset, step, seconds, source) for every materialization of the run."""
+def _durations(records: list[Any]) -> tuple[list[tuple[str, str, float, str]], dict[str, float]]:
+    """From a run's event log: (asset, step, seconds, timed by) per materialization, and the
+    wall-clock seconds of each step (start to success/failure)."""
     from dagster import DagsterEventType
 
-    step_start: dict[str, float] = {}
+    started: dict[str, float] = {}
+    steps: dict[str, float] = {}
     rows = []
-    for event in result.all_events:
+    for record in records:
+        event = record.dagster_event
+        if event is None:
+            continue
         if event.event_type == DagsterEventType.STEP_START:
-            step_start[event.step_key] = event.timestamp
+            started[event.step_key] = record.timestamp
+        elif event.is_step_success or event.is_step_failure:
+            steps[event.step_key] = record.timestamp - started.get(event.step_key, record.timestamp)
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
             md = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
-            if "duration_s" in md:
-                seconds, source = float(md["duration_s"]), "step"
-            elif "Execution Duration" in md:
-                seconds, source = float(md["Execution Duration"]), "dbt"
+            if "duration_s" in md:  # our assets: the lakehouse step's own timing
+                seconds, source = float(md["duration_s"]), "lakehouse step"
+            elif "Execution Duration" in md:  # dbt models and seeds: dbt's timing of the node
+                seconds, source = float(md["Execution Duration"]), "dbt node"
             else:
-                seconds, source = (
-                    event.timestamp - step_start.get(event.step_key, event.timestamp),
-                    "since step start",
-                )
+                seconds = record.timestamp - started.get(event.step_key, record.timestamp)
+                source = "since step start"
             rows.append((mat.asset_key.to_user_string(), event.step_key, seconds, source))
-    return rows
+    return rows, steps
 
 
 @app.command()
@@ -112,14 +120,15 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Random seed (default GENERATOR_SEED)")] = None,
     anomaly_rate: Annotated[float, typer.Option(help="Rate of each anomaly class")] = 0.01,
     days: Annotated[int, typer.Option(help="Days of pickups")] = 3,
+    force: Annotated[
+        bool, typer.Option(help="Start even if the instance lists a run in progress (stale).")
+    ] = False,
 ) -> None:
     """Materialize the whole taxi_pipeline job in this process (recorded in DAGSTER_HOME, so it
     shows in the UI); exit 1 if a step or a blocking check failed."""
     dagster_home()
-    sys.path.insert(0, str(DAGSTER_DIR))
-    from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
-
     from dagster import DagsterInstance, RunsFilter
+    from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
     from .definitions import JOB_NAME, WRITER_TAG, defs
 
@@ -127,10 +136,10 @@ def run(
     busy = instance.get_run_records(
         RunsFilter(statuses=list(IN_PROGRESS_RUN_STATUSES), tags=WRITER_TAG), limit=1
     )
-    if busy:
+    if busy and not force:
         console.print(
             f"[bold red]error:[/] run {busy[0].dagster_run.run_id} of {JOB_NAME} is in progress; "
-            "the lakehouse takes one writer at a time"
+            "the lakehouse takes one writer at a time (--force if that run is stale)"
         )
         raise typer.Exit(1)
 
@@ -144,29 +153,22 @@ def run(
             }
         }
     }  # fmt: skip
+    # INFO: step and check outcomes and dbt's output, without Dagster's per-event DEBUG lines
+    run_config["loggers"] = {"console": {"config": {"log_level": "INFO"}}}
     t0 = time.monotonic()
     result = defs.resolve_job_def(JOB_NAME).execute_in_process(
         run_config=run_config, instance=instance, raise_on_error=False
     )
     total = time.monotonic() - t0
 
+    rows, steps = _durations(instance.all_logs(result.run_id))
     table = Table(title=f"{JOB_NAME} run {result.run_id[:8]}: per-asset durations")
-    for col, justify in (
-        ("asset", "left"),
-        ("step", "left"),
-        ("seconds", "right"),
-        ("from", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    step_total: dict[str, float] = defaultdict(float)
-    for asset_key, step, seconds, source in _durations(result):
-        table.add_row(asset_key, step, f"{seconds:.2f}" if seconds is not None else "-", source)
-    for event in result.all_events:
-        if event.is_step_success or event.is_step_failure:
-            step_total[event.step_key] = (event.event_specific_data.duration_ms or 0) / 1000
+    for col in ("asset", "step", "seconds", "timed by"):
+        table.add_column(col, justify="right" if col == "seconds" else "left")
+    for asset_key, step, seconds, source in rows:
+        table.add_row(asset_key, step, f"{seconds:.2f}", source)
     Console().print(table)
-    steps = ", ".join(f"{k} {v:.1f}s" for k, v in step_total.items())
-    console.print(f"steps: {steps}")
+    console.print("steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()))
 
     evaluations = result.get_asset_check_evaluations()
     failed = [e for e in evaluations if not e.passed]

@@ -13,6 +13,7 @@ from dagster import (
     define_asset_job,
     in_process_executor,
 )
+
 from lakehouse.dbt_runner import DBT_DIR, _dbt_executable
 
 from .assets import (

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dagster import AssetExecutionContext, ConfigurableResource, OpExecutionContext
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from pydantic import Field, SecretStr
 
-from dagster import AssetExecutionContext, ConfigurableResource, OpExecutionContext
 from lakehouse.dbt_runner import dbt_env
 from lakehouse.settings import Settings
 
@@ -55,6 +55,8 @@ class LakehouseResource(ConfigurableResource):
         overrides: dict[str, Any] = {}
         for name in settings.model_fields_set:
             value = getattr(settings, name)
+            if value is None:  # Dagster config maps hold no nulls; None is every such default
+                continue
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
             elif isinstance(value, Path):

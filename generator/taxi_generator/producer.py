@@ -69,6 +69,20 @@ def end_offsets(
     return {str(p): high for p, (_low, high) in marks.items()}
 
 
+def _previous_runs(manifests_dir: Any, topic: str) -> int:
+    import json
+    from pathlib import Path
+
+    count = 0
+    for path in Path(manifests_dir).glob("*.json"):
+        try:
+            if json.loads(path.read_text(encoding="utf-8")).get("topic") == topic:
+                count += 1
+        except (OSError, ValueError):
+            continue
+    return count
+
+
 class _Delivery:
     """Delivery-report bookkeeping (called from ``poll``/``flush`` on this thread)."""
 
@@ -173,7 +187,11 @@ def run_generator(
     if batch_size < 1 or batch_interval_s < 0:
         raise ValueError("batch_size must be >= 1 and batch_interval_s >= 0")
 
-    seed = settings.generator_seed if seed is None else seed
+    if seed is None:
+        # A run without an explicit seed continues the sequence: base seed + runs already on this
+        # topic. Reproducible from a reset, and a second run never re-sends the first one's trips
+        # (identical trips would be deduplicated in silver and no longer reconcile).
+        seed = settings.generator_seed + _previous_runs(settings.manifests_dir, settings.topic_raw)
     start = resolve_start_date(start_date or settings.generator_start_date)
     topic = settings.topic_raw
     bootstrap = settings.kafka_bootstrap_servers

@@ -34,6 +34,7 @@ def make_settings(**overrides: object) -> Settings:
         "kafka_bootstrap_servers": "localhost:19092",
         "flink_rest_url": "http://localhost:18081",
         "flink_gateway_url": "http://localhost:18083",
+        "flink_rpc_port": 16123,
         "s3_endpoint": "http://localhost:19000",
         "s3_access_key": "lakehouse-test",
         "s3_secret_key": _secret(),

@@ -5,10 +5,10 @@ import time
 
 import pytest
 from confluent_kafka import Producer
+from dagster import AssetKey, DagsterEventType
 from taxi_dagster.definitions import JOB_NAME, build_definitions
 from taxi_dagster.resources import LakehouseResource
 
-from dagster import AssetKey, DagsterEventType
 from lakehouse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -5,11 +5,11 @@ import json
 import os
 
 import pytest
+from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus
 from taxi_dagster.definitions import JOB_NAME, WRITER_TAG, build_definitions, defs
 from taxi_dagster.project import dbt_project
 from taxi_dagster.resources import LakehouseResource, patched_environ
 
-from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus
 from lakehouse.settings import Settings
 
 

@@ -2,13 +2,13 @@ package io.kestra.plugin.scripts.shell;
 
 import io.kestra.core.models.annotations.Plugin;
 import io.kestra.core.models.property.Property;
+import io.kestra.core.models.tasks.RunnableTask;
 import io.kestra.core.models.tasks.runners.TargetOS;
 import io.kestra.core.runners.RunContext;
 import io.kestra.plugin.scripts.exec.AbstractExecScript;
 import io.kestra.plugin.scripts.exec.scripts.models.DockerOptions;
 import io.kestra.plugin.scripts.exec.scripts.models.ScriptOutput;
 import io.swagger.v3.oas.annotations.media.Schema;
-import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import java.util.List;
 
@@ -23,7 +23,7 @@ import java.util.List;
  */
 @Schema(title = "Run shell commands (project stand-in for the plugin-script-shell task).")
 @Plugin
-public class Commands extends AbstractExecScript {
+public class Commands extends AbstractExecScript implements RunnableTask<ScriptOutput> {
     private static final String DEFAULT_IMAGE = "ubuntu";
 
     @Schema(title = "Container image, used only by container task runners.")
@@ -31,7 +31,7 @@ public class Commands extends AbstractExecScript {
 
     @Schema(title = "Shell commands to run.")
     @NotNull
-    protected Property<@NotEmpty List<String>> commands;
+    protected Property<List<String>> commands;
 
     public Commands() {
         super();

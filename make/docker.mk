@@ -1,0 +1,113 @@
+# RUNTIME=docker: the native runtime's target names on the Docker Compose stack
+# (docker-compose.yml). Included by the Makefile when RUNTIME=docker.
+#
+# Every step target runs `docker compose run --rm tools lakehouse ...`: the same CLI, in the same
+# environment (.env plus the in-network addresses of docker-compose.yml), that the Kestra flow's
+# tasks run inside the kestra container. `run` starts the services a step needs, health-gated.
+
+COMPOSE ?= docker compose
+# every profile, so down/clean/ps/logs also reach tools and dagster containers
+COMPOSE_ALL := $(COMPOSE) --profile tools --profile dagster
+TOOLS := $(COMPOSE) run --rm tools
+# API clients (Kestra, Dagster): no dependencies to start, no TTY (stdout stays machine-readable)
+TOOLS_API := $(COMPOSE) run --rm --no-deps -T tools
+LH_DOCKER := $(TOOLS) lakehouse
+TOOLS_IMAGE := taxi-lakehouse/tools:$(or $(TAXI_IMAGE_TAG),local)
+KESTRA_HOST_PORT ?= 8080
+DAGSTER_HOST_PORT ?= 3000
+
+EVENTS ?= 10000
+MODE ?= burst
+RATE ?=
+SEED ?= auto
+DAYS ?= 3
+ANOMALY_RATE ?= 0.01
+# inputs of kestra/flows/taxi_pipeline.yml, from the same variables as the native targets
+KESTRA_INPUTS ?= events=$(EVENTS) mode=$(MODE) seed=$(SEED) days=$(DAYS) anomaly_rate=$(ANOMALY_RATE) $(if $(RATE),rate=$(RATE))
+DAGSTER_JOB ?= taxi_pipeline
+BENCH_RUNS ?= 1
+
+.PHONY: env up down status ps logs reset clean create-topics generate process process-bronze \
+        process-silver dbt-build dbt-test verify pipeline demo benchmark kestra-ui kestra-run \
+        dagster-up dagster-ui dagster-run
+
+env: ## Create .env with generated secrets if missing (lakehouse env init, in the tools image)
+	@if [ -f .env ]; then echo ".env exists (kept)"; else \
+	  docker build -q -f docker/tools.Dockerfile -t $(TOOLS_IMAGE) . >/dev/null && \
+	  docker run --rm --user "$$(id -u):$$(id -g)" -v "$(CURDIR):/opt/lakehouse/src" \
+	    $(TOOLS_IMAGE) lakehouse env init; fi
+
+up: env ## Build and start the stack (Kafka, Schema Registry, MinIO, PostgreSQL, Flink, Kestra), health-gated
+	$(COMPOSE) up -d --build --wait
+	@$(COMPOSE) ps
+	@echo "Kestra UI: http://127.0.0.1:$(KESTRA_HOST_PORT)  (login: KESTRA_BASIC_AUTH_USERNAME / KESTRA_BASIC_AUTH_PASSWORD in .env)"
+
+down: ## Stop the stack (named volumes, i.e. all data, are kept)
+	$(COMPOSE_ALL) down --remove-orphans
+
+status ps: ## Containers, state and health
+	@$(COMPOSE_ALL) ps --all
+
+logs: ## Follow the logs of every service (SERVICE=kestra for one)
+	$(COMPOSE_ALL) logs -f --tail=100 $(SERVICE)
+
+reset: ## Delete topics, tables, manifests and gold (services keep running)
+	$(LH_DOCKER) stack reset --yes
+
+clean: ## Stop the stack and delete its named volumes (all data)
+	$(COMPOSE_ALL) down --volumes --remove-orphans
+
+create-topics: ## Create the Kafka topics (idempotent)
+	$(LH_DOCKER) topics create
+
+generate: ## Produce EVENTS events (MODE, RATE, SEED, DAYS, ANOMALY_RATE)
+	$(LH_DOCKER) generate --events $(EVENTS) --mode $(MODE) $(if $(RATE),--rate $(RATE)) --seed $(SEED) --days $(DAYS) --anomaly-rate $(ANOMALY_RATE)
+
+process: process-bronze process-silver ## Flink bronze then silver
+
+process-bronze: ## Flink: Kafka -> bronze + dead letter
+	$(LH_DOCKER) flink bronze
+
+process-silver: ## Flink: bronze -> silver (+ rejected)
+	$(LH_DOCKER) flink silver
+
+dbt-build: ## dbt build (seeds, gold models, data + unit tests)
+	$(LH_DOCKER) dbt build
+
+dbt-test: ## dbt test against the existing gold
+	$(LH_DOCKER) dbt test
+
+verify: ## Reconcile manifests, Kafka, bronze, dead letter, silver, gold
+	$(LH_DOCKER) verify
+
+pipeline: ## Every step in order with a summary (the CLI directly, no orchestrator)
+	$(LH_DOCKER) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) --seed $(SEED)
+
+demo: up kestra-run ## Fresh machine to a reconciled run: build, start, run the Kestra flow to the end
+
+kestra-ui: ## Print (and open, if possible) the Kestra UI address
+	@echo "Kestra UI: http://127.0.0.1:$(KESTRA_HOST_PORT)  (login: KESTRA_BASIC_AUTH_USERNAME / KESTRA_BASIC_AUTH_PASSWORD in .env)"
+	@command -v xdg-open >/dev/null 2>&1 && xdg-open "http://127.0.0.1:$(KESTRA_HOST_PORT)" >/dev/null 2>&1 || true
+
+kestra-run: ## Trigger lakehouse.taxi_pipeline through the Kestra API, follow it, fail if it fails
+	$(TOOLS_API) python scripts/kestra_run.py $(foreach kv,$(KESTRA_INPUTS),--input $(kv))
+
+benchmark: ## BENCH_RUNS Kestra executions end to end; per-task timings in benchmarks/results/
+	@mkdir -p benchmarks/results
+	@for i in $$(seq 1 $(BENCH_RUNS)); do \
+	  out="benchmarks/results/docker-kestra-$$(date -u +%Y%m%dT%H%M%SZ).json"; \
+	  $(TOOLS_API) python scripts/kestra_run.py --json $(foreach kv,$(KESTRA_INPUTS),--input $(kv)) > "$$out" \
+	    || { echo "benchmark run $$i failed (partial result: $$out)"; exit 1; }; \
+	  echo "run $$i: $$out"; \
+	done
+
+dagster-up: env ## Start the Dagster services too (profile dagster; UI on 127.0.0.1:$(DAGSTER_HOST_PORT))
+	$(COMPOSE) --profile dagster up -d --build --wait
+	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_HOST_PORT)"
+
+dagster-ui: ## Print (and open, if possible) the Dagster UI address
+	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_HOST_PORT)"
+	@command -v xdg-open >/dev/null 2>&1 && xdg-open "http://127.0.0.1:$(DAGSTER_HOST_PORT)" >/dev/null 2>&1 || true
+
+dagster-run: ## Launch the Dagster job DAGSTER_JOB through its GraphQL API, follow it, fail if it fails
+	$(TOOLS_API) python scripts/dagster_run.py --job $(DAGSTER_JOB)

@@ -1,0 +1,1 @@
+"""Native Confluent-compatible schema registry (Apicurio Registry); see README.md."""
