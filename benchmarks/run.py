@@ -389,7 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--orchestrators", default="plain")
+    ap.add_argument(
+        "--orchestrators",
+        default="plain",
+        help="Comma list of plain, dagster; NAME@MAX limits one to sizes <= MAX (dagster@100000)",
+    )
     ap.add_argument(
         "--cold", action="store_true", help="Also measure one cold run per size (stack restarted)"
     )
@@ -402,8 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     args.results.parent.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    for orch in args.orchestrators.split(","):
+    for spec in args.orchestrators.split(","):
+        orch, _, limit = spec.partition("@")
         for size in sizes:
+            if limit and size > int(limit):
+                continue
             plan = [("cold", 0)] if args.cold else []
             plan += [("warm", rep) for rep in range(1, args.reps + 1)]
             for mode, rep in plan:

@@ -51,7 +51,10 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.raw_trips (
 ) PARTITIONED BY (ingest_date) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  -- 16 MB row groups: Iceberg 1.11 always reads Parquet with vectored IO, and Hadoop's local
+  -- file system intermittently never completed a ~36 MB row-group range (1M-row runs)
+  'write.parquet.row-group-size-bytes' = '16777216'
 );
 
 CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
@@ -65,7 +68,8 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
   ingested_at      TIMESTAMP(6) NOT NULL
 ) WITH (
   'format-version' = '2',
-  'write.format.default' = 'parquet'
+  'write.format.default' = 'parquet',
+  'write.parquet.row-group-size-bytes' = '16777216'
 );
 
 CREATE TEMPORARY TABLE kafka_raw_trips (
