@@ -175,19 +175,13 @@ def run_bronze(settings: Settings) -> StepResult:
             "  'scan.bounded.mode' = 'specific-offsets',\n"
             f"  'scan.bounded.specific-offsets' = '{_offset_spec(stop)}'"
         )
-        jobs = _run_script(settings, script, params)
-        result.job = asdict(jobs[-1]) if jobs else None
-        if result.job:
-            result.job.pop("vertices", None)
-    catalog = cat.load_catalog(settings)
-    ns = settings.bronze_namespace
-    raw = cat.load_table(catalog, f"{ns}.raw_trips")
-    dlq = cat.load_table(catalog, f"{ns}.trips_dead_letter")
-    result.counts = {"bronze_rows": cat.row_count(raw), "dead_letter_rows": cat.row_count(dlq)}
-    result.snapshots = {
-        "raw_trips": cat.snapshot_info(raw),
-        "trips_dead_letter": cat.snapshot_info(dlq),
-    }
+        result.job = _last_job(_run_script(settings, script, params))
+    _describe_tables(
+        result,
+        settings,
+        settings.bronze_namespace,
+        {"raw_trips": "bronze_rows", "trips_dead_letter": "dead_letter_rows"},
+    )
     result.seconds = round(time.monotonic() - t0, 3)
     return result
 
@@ -195,19 +189,32 @@ def run_bronze(settings: Settings) -> StepResult:
 def run_silver(settings: Settings) -> StepResult:
     t0 = time.monotonic()
     params = base_params(settings)
-    jobs = _run_script(settings, SQL_DIR / "20_silver.sql", params)
     result = StepResult(step="silver")
-    result.job = asdict(jobs[-1]) if jobs else None
-    if result.job:
-        result.job.pop("vertices", None)
-    catalog = cat.load_catalog(settings)
-    ns = settings.silver_namespace
-    trips = cat.load_table(catalog, f"{ns}.trips")
-    rejected = cat.load_table(catalog, f"{ns}.trips_rejected")
-    result.counts = {"silver_rows": cat.row_count(trips), "rejected_rows": cat.row_count(rejected)}
-    result.snapshots = {
-        "trips": cat.snapshot_info(trips),
-        "trips_rejected": cat.snapshot_info(rejected),
-    }
+    result.job = _last_job(_run_script(settings, SQL_DIR / "20_silver.sql", params))
+    _describe_tables(
+        result,
+        settings,
+        settings.silver_namespace,
+        {"trips": "silver_rows", "trips_rejected": "rejected_rows"},
+    )
     result.seconds = round(time.monotonic() - t0, 3)
     return result
+
+
+def _last_job(jobs: list[JobResult]) -> dict[str, Any] | None:
+    if not jobs:
+        return None
+    job = asdict(jobs[-1])
+    job.pop("vertices", None)
+    return job
+
+
+def _describe_tables(
+    result: StepResult, settings: Settings, namespace: str, tables: dict[str, str]
+) -> None:
+    """Row counts (as result.counts[label]) and current snapshots of the step's output tables."""
+    catalog = cat.load_catalog(settings)
+    for name, label in tables.items():
+        table = cat.load_table(catalog, f"{namespace}.{name}")
+        result.counts[label] = cat.row_count(table)
+        result.snapshots[name] = cat.snapshot_info(table)
