@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,8 +78,9 @@ def run_dbt(
         args, env={**os.environ, **dbt_env(settings)}, capture_output=True, text=True, cwd=DBT_DIR
     )
     seconds = round(time.monotonic() - t0, 3)
-    out = proc.stdout + proc.stderr
+    out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # no terminal colours
     summary = next((ln for ln in reversed(out.splitlines()) if "Done. PASS=" in ln), "")
+    summary = summary.split("Done. ", 1)[-1] if summary else ""
     if proc.returncode != 0:
         errors = [ln for ln in out.splitlines() if "ERROR" in ln or "FAIL" in ln or "Error" in ln]
         raise DbtError(
