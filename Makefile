@@ -14,12 +14,7 @@ PY := $(VENV)/bin/python
 # RUNTIME=native (default): local processes; RUNTIME=docker: the Compose stack (make/docker.mk)
 RUNTIME ?= native
 
-EVENTS ?= 10000
-MODE ?= burst
-RATE ?=
-SEED ?= auto
-DAYS ?= 3
-ANOMALY_RATE ?= 0.01
+include make/defaults.mk
 
 
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics generate process \

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lakehouse.cli import reset_data  # noqa: E402
-from lakehouse.native.stack import NativeStack  # noqa: E402
+from lakehouse.native.stack import NativeStack, pom_property  # noqa: E402
 from lakehouse.pipeline import run_pipeline  # noqa: E402
 from lakehouse.settings import get_settings  # noqa: E402
 
@@ -133,20 +133,13 @@ def environment() -> dict[str, Any]:
         "git_commit": git("rev-parse", "--short", "HEAD"),
         "git_dirty": bool(git("status", "--porcelain")),
         "versions": {
-            "flink": "2.0.1",
-            "kafka": _pom_prop(REPO / "kafka" / "pom.xml", "kafka.version"),
-            "iceberg": _pom_prop(REPO / "flink" / "jars" / "pom.xml", "iceberg.version"),
+            "flink": pom_property(REPO / "flink" / "jars" / "pom.xml", "flink.version"),
+            "kafka": pom_property(REPO / "kafka" / "pom.xml", "kafka.version"),
+            "iceberg": pom_property(REPO / "flink" / "jars" / "pom.xml", "iceberg.version"),
             **{p: version(p) for p in ("pyiceberg", "dbt-core", "dbt-duckdb", "duckdb")},
             "confluent-kafka": version("confluent-kafka"),
         },
     }
-
-
-def _pom_prop(pom: Path, prop: str) -> str:
-    import re
-
-    m = re.search(rf"<{re.escape(prop)}>(.+?)</{re.escape(prop)}>", pom.read_text())
-    return m.group(1) if m else "unknown"
 
 
 # ----------------------------------------------------------------------------- one run

@@ -16,12 +16,7 @@ TOOLS_IMAGE := taxi-lakehouse/tools:$(or $(TAXI_IMAGE_TAG),local)
 KESTRA_HOST_PORT ?= 8080
 DAGSTER_HOST_PORT ?= 3000
 
-EVENTS ?= 10000
-MODE ?= burst
-RATE ?=
-SEED ?= auto
-DAYS ?= 3
-ANOMALY_RATE ?= 0.01
+include $(dir $(lastword $(MAKEFILE_LIST)))defaults.mk
 # inputs of kestra/flows/taxi_pipeline.yml, from the same variables as the native targets
 KESTRA_INPUTS ?= events=$(EVENTS) mode=$(MODE) seed=$(SEED) days=$(DAYS) anomaly_rate=$(ANOMALY_RATE) $(if $(RATE),rate=$(RATE))
 DAGSTER_JOB ?= taxi_pipeline

@@ -15,7 +15,7 @@ CACHE="${TAXI_CACHE:-$HOME/.cache/taxi-lakehouse}"
 PYTHON="${PYTHON:-python3}"
 
 # Pinned engine versions (why: see README "Versions").
-FLINK_VERSION="2.0.1"
+FLINK_VERSION="$(sed -n 's:.*<flink.version>\(.*\)</flink.version>.*:\1:p' "$REPO/flink/jars/pom.xml")"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$REPO/kafka/pom.xml")"
 # MinIO has no semver tags in its Go module; this pseudo-version is the last commit of the archived
 # repository (2026-02-12), the newest source build of the community edition.

@@ -23,17 +23,22 @@ import httpx
 from lakehouse.native.processes import Service, StackError, port_open, wait_until
 from lakehouse.settings import REPO_ROOT, Settings
 
-FLINK_VERSION = "2.0.1"
+
+def pom_property(pom: Path, name: str) -> str:
+    """A <properties> value of one of our poms: the one place engine versions are defined."""
+    import re
+
+    match = re.search(rf"<{re.escape(name)}>(.+?)</{re.escape(name)}>", pom.read_text())
+    if not match:
+        raise StackError(f"{pom} has no <{name}>")
+    return match.group(1)
+
+
+FLINK_VERSION = pom_property(REPO_ROOT / "flink" / "jars" / "pom.xml", "flink.version")
 
 
 def _kafka_version() -> str:
-    import re
-
-    text = (REPO_ROOT / "kafka" / "pom.xml").read_text()
-    match = re.search(r"<kafka.version>(.+?)</kafka.version>", text)
-    if not match:
-        raise StackError("kafka/pom.xml has no <kafka.version>")
-    return match.group(1)
+    return pom_property(REPO_ROOT / "kafka" / "pom.xml", "kafka.version")
 
 
 def _host_port(url_or_hostport: str) -> tuple[str, int]:
