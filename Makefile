@@ -17,7 +17,7 @@ RUNTIME ?= native
 include make/defaults.mk
 
 
-.PHONY: help bootstrap venv env up down status logs ps reset clean create-topics generate process \
+.PHONY: help bootstrap venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
         process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
         test-integration test-udf validate-kestra validate-compose lint format benchmark-native
 
@@ -57,6 +57,12 @@ clean: down ## Stop the stack and delete all local data (.lakehouse/)
 
 create-topics: ## Create the Kafka topics (idempotent)
 	@$(LH) topics create
+
+schema-register: ## Register the event schema (SCHEMA=file, default EVENT_SCHEMA_FILE) under <topic>-value
+	@$(LH) schema register $(if $(SCHEMA),--file $(SCHEMA))
+
+schema-check: ## Is a changed schema file (SCHEMA=file) compatible with the registry? Registers nothing
+	@$(LH) schema check $(if $(SCHEMA),--file $(SCHEMA))
 
 generate: ## Produce EVENTS events (MODE, RATE, SEED, DAYS, ANOMALY_RATE)
 	@$(LH) generate --events $(EVENTS) --mode $(MODE) $(if $(RATE),--rate $(RATE)) --seed $(SEED) --days $(DAYS) --anomaly-rate $(ANOMALY_RATE)

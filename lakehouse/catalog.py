@@ -68,6 +68,40 @@ def max_offsets(tables: list[Table | None], topic: str) -> dict[int, int]:
     return out
 
 
+#: Optional columns added to the tables after their first release, per (namespace setting, table),
+#: in the order flink/sql declares them (last). ``add_missing_columns`` appends them to tables
+#: created before, so a Flink INSERT's column list matches old and new tables alike.
+ADDED_COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("bronze_namespace", "raw_trips"): (("schema_id", "int"), ("cbd_congestion_fee", "decimal")),
+    ("bronze_namespace", "trips_dead_letter"): (("schema_id", "int"),),
+    ("silver_namespace", "trips"): (("cbd_congestion_fee", "decimal"),),
+    ("silver_namespace", "trips_rejected"): (("cbd_congestion_fee", "decimal"),),
+}
+
+
+def add_missing_columns(settings: Settings) -> list[str]:
+    """Iceberg schema evolution of existing tables (metadata only, no rewrite); returns what
+    was added as ``table.column``."""
+    from pyiceberg.types import DecimalType, IntegerType
+
+    types = {"int": IntegerType(), "decimal": DecimalType(10, 2)}
+    catalog = load_catalog(settings)
+    added: list[str] = []
+    for (ns_setting, name), columns in ADDED_COLUMNS.items():
+        table = load_table(catalog, f"{getattr(settings, ns_setting)}.{name}")
+        if table is None:
+            continue  # created by the job's DDL with every column
+        have = {f.name for f in table.schema().fields}
+        missing = [(c, t) for c, t in columns if c not in have]
+        if not missing:
+            continue
+        with table.update_schema() as update:
+            for column, kind in missing:
+                update.add_column(column, types[kind])
+        added += [f"{table.name()[-1]}.{c}" for c, _ in missing]
+    return added
+
+
 def snapshot_info(table: Table | None) -> dict[str, Any]:
     if table is None or table.current_snapshot() is None:
         return {"snapshot_id": None}

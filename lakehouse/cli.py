@@ -25,11 +25,13 @@ topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 flink_app = typer.Typer(no_args_is_help=True, help="Flink SQL jobs (bronze, silver).")
 dbt_app = typer.Typer(no_args_is_help=True, help="dbt gold marts.")
 env_app = typer.Typer(no_args_is_help=True, help="Configuration (.env).")
+schema_app = typer.Typer(no_args_is_help=True, help="The event schema in the Schema Registry.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(flink_app, name="flink")
 app.add_typer(dbt_app, name="dbt")
 app.add_typer(env_app, name="env")
+app.add_typer(schema_app, name="schema")
 
 console = Console(stderr=True)
 JsonOut = Annotated[
@@ -100,14 +102,19 @@ def env_init(force: bool = typer.Option(False, help="Overwrite an existing .env"
 def stack_up(
     with_s3: bool = typer.Option(False, "--with-s3", help="Also start MinIO"),
     with_postgres: bool = typer.Option(False, "--with-postgres", help="Also start PostgreSQL"),
+    with_registry: bool = typer.Option(
+        False, "--with-registry", help="Also start the Schema Registry (on with EVENT_FORMAT=avro)"
+    ),
 ) -> None:
     """Start Kafka, Flink (JobManager, TaskManager, SQL Gateway) and, if asked or configured,
-    MinIO and PostgreSQL. Health-gated; idempotent."""
+    MinIO, PostgreSQL and the Schema Registry. Health-gated; idempotent."""
     from lakehouse.native.stack import NativeStack
 
     t0 = time.monotonic()
     try:
-        NativeStack(get_settings()).up(with_s3=with_s3, with_postgres=with_postgres)
+        NativeStack(get_settings()).up(
+            with_s3=with_s3, with_postgres=with_postgres, with_registry=with_registry
+        )
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     console.print(f"native stack up in {time.monotonic() - t0:.1f}s")
@@ -173,22 +180,82 @@ def reset_data(settings: Settings) -> None:
 # ----------------------------------------------------------------------------- topics
 @topics_app.command("create")
 def topics_create(json_out: JsonOut = None) -> None:
-    """Create the raw and dead-letter topics (idempotent)."""
+    """Create the raw and dead-letter topics and, for EVENT_FORMAT=avro, register the event
+    schema under <topic>-value (idempotent)."""
     from lakehouse import topics
 
     try:
-        results = topics.create_topics(get_settings())
+        setup = topics.setup_topics(get_settings())
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
-    for r in results:
+    for r in setup.topics:
         console.print(
             f"{r.name}: {'created' if r.created else 'exists'} ({r.partitions} partitions)"
         )
+    if setup.schema is not None:
+        _print_registered(setup.schema)
     _emit(
-        {"topics": [r.__dict__ for r in results]},
+        setup.to_dict(),
         json_out,
-        counters={"topics_created": sum(1 for r in results if r.created)},
+        counters={"topics_created": sum(1 for r in setup.topics if r.created)},
     )
+
+
+# ----------------------------------------------------------------------------- schema
+def _register_schema(settings: Settings, schema_file: Path | None) -> Any:
+    from lakehouse import schema_registry
+
+    try:
+        result = schema_registry.register(settings, schema_file)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    _print_registered(result)
+    return result
+
+
+def _print_registered(result: Any) -> None:
+    console.print(
+        f"schema {result.schema_file} registered under {result.subject}: id {result.schema_id}, "
+        f"version {result.version}, compatibility {result.compatibility}"
+    )
+
+
+SchemaFile = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="Avro schema file (default: EVENT_SCHEMA_FILE)"),
+]
+
+
+@schema_app.command("register")
+def schema_register(schema_file: SchemaFile = None, json_out: JsonOut = None) -> None:
+    """Register the event schema under <topic>-value with the configured compatibility level;
+    the registry refuses an incompatible change (exit 1, its message printed)."""
+    result = _register_schema(get_settings(), schema_file)
+    _emit(result.to_dict(), json_out)
+
+
+@schema_app.command("check")
+def schema_check(schema_file: SchemaFile = None, json_out: JsonOut = None) -> None:
+    """Ask the registry whether a (changed) schema file is compatible with the subject; registers
+    nothing. Exit 1 if it is not."""
+    from lakehouse import schema_registry
+
+    settings = get_settings()
+    path = schema_file or settings.event_schema_file
+    try:
+        result = schema_registry.check(settings, path)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    _emit(result.to_dict(), json_out)
+    verdict = "[green]compatible[/]" if result.compatible else "[bold red]INCOMPATIBLE[/]"
+    console.print(
+        f"{path}: {verdict} with {result.subject} versions {result.versions} "
+        f"({result.compatibility})"
+    )
+    for message in result.messages:
+        console.print(f"  {message}")
+    if not result.compatible:
+        raise typer.Exit(1)
 
 
 # ----------------------------------------------------------------------------- generate
@@ -239,7 +306,7 @@ def generate(
         _fail(exc)
     d = manifest.to_dict()
     console.print(
-        f"generated run {d['run_id']}: {d['messages_acked']} messages acked "
+        f"generated run {d['run_id']} ({d['event_format']}): {d['messages_acked']} messages acked "
         f"({d['events_per_s']:.0f} events/s), counts {d['counts']}"
     )
     _emit(

@@ -35,7 +35,7 @@ def run_pipeline(
         timings[name] = round(time.monotonic() - t0, 3)
         return out
 
-    timed("create_topics", topics.create_topics, settings)
+    timed("create_topics", topics.setup_topics, settings)
     manifest = timed(
         "generate",
         run_generator,

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     topic_partitions: int = 3
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
 
+    # --- event format on the raw topic: "avro" = Confluent wire format through the Schema
+    # Registry (the governed contract, registry/schemas/raw_trip.avsc); "json" = plain JSON text
+    event_format: Literal["json", "avro"] = "avro"
+    # Confluent-compatible API: Apicurio natively (/apis/ccompat/v7), Confluent's image in compose
+    schema_registry_url: str = "http://localhost:8085/apis/ccompat/v7"
+    event_schema_file: Path = REPO_ROOT / "registry" / "schemas" / "raw_trip.avsc"
+    # compatibility level set on the subject before a schema is registered
+    schema_compatibility: Literal["BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"] = (
+        "BACKWARD"
+    )
+
     # --- Iceberg catalog (JDBC catalog in Flink == SqlCatalog in pyiceberg)
     iceberg_catalog_name: str = "lakehouse"
     catalog_backend: Literal["sqlite", "postgres"] = "sqlite"
@@ -81,6 +92,11 @@ class Settings(BaseSettings):
     @property
     def warehouse_is_s3(self) -> bool:
         return self.warehouse_uri.startswith("s3://")
+
+    @property
+    def event_subject(self) -> str:
+        """Registry subject of the raw topic's values (Confluent's TopicNameStrategy)."""
+        return f"{self.topic_raw}-value"
 
     @property
     def gold_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -61,6 +62,31 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> list[TopicResult
         if name in existing:
             results.append(TopicResult(name, False, len(metadata[name].partitions)))
     return results
+
+
+@dataclass
+class TopicSetup:
+    topics: list[TopicResult]
+    #: the event schema's registration (``schema_registry.RegisterResult``) when the topic's
+    #: format is avro, else None
+    schema: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "topics": [t.__dict__ for t in self.topics],
+            "schema": self.schema.to_dict() if self.schema is not None else None,
+        }
+
+
+def setup_topics(settings: Settings) -> TopicSetup:
+    """The "create topics" step: the raw and dead-letter topics, and, for the avro format, the
+    raw topic's value schema registered under <topic>-value (both idempotent)."""
+    setup = TopicSetup(create_topics(settings))
+    if settings.event_format == "avro":
+        from lakehouse import schema_registry
+
+        setup.schema = schema_registry.register(settings)
+    return setup
 
 
 def delete_topics(settings: Settings, timeout: float = 30.0) -> None:

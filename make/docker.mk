@@ -22,7 +22,7 @@ KESTRA_INPUTS ?= events=$(EVENTS) mode=$(MODE) seed=$(SEED) days=$(DAYS) anomaly
 DAGSTER_JOB ?= taxi_pipeline
 BENCH_RUNS ?= 1
 
-.PHONY: env up down status ps logs reset clean create-topics generate process process-bronze \
+.PHONY: env up down status ps logs reset clean create-topics schema-register schema-check generate process process-bronze \
         process-silver dbt-build dbt-test verify pipeline demo benchmark kestra-ui kestra-run \
         dagster-up dagster-ui dagster-run
 
@@ -54,6 +54,12 @@ clean: ## Stop the stack and delete its named volumes (all data)
 
 create-topics: ## Create the Kafka topics (idempotent)
 	$(LH_DOCKER) topics create
+
+schema-register: ## Register the event schema (SCHEMA=file, default EVENT_SCHEMA_FILE) under <topic>-value
+	$(LH_DOCKER) schema register $(if $(SCHEMA),--file $(SCHEMA))
+
+schema-check: ## Is a changed schema file (SCHEMA=file) compatible with the registry? Registers nothing
+	$(LH_DOCKER) schema check $(if $(SCHEMA),--file $(SCHEMA))
 
 generate: ## Produce EVENTS events (MODE, RATE, SEED, DAYS, ANOMALY_RATE)
 	$(LH_DOCKER) generate --events $(EVENTS) --mode $(MODE) $(if $(RATE),--rate $(RATE)) --seed $(SEED) --days $(DAYS) --anomaly-rate $(ANOMALY_RATE)

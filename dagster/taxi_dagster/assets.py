@@ -77,13 +77,15 @@ def _job_metadata(result: StepResult) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- ingest
 @asset(key=KAFKA_TOPICS, group_name="ingest", kinds={"kafka"})
 def kafka_topics(lakehouse: LakehouseResource) -> MaterializeResult:
-    """The raw topic and its dead-letter topic (idempotent creation, lakehouse.topics)."""
+    """The raw topic and its dead-letter topic, and the event schema in the registry for the avro
+    format (idempotent, lakehouse.topics.setup_topics)."""
     t0 = time.monotonic()
-    results = topics.create_topics(lakehouse.get_settings())
+    setup = topics.setup_topics(lakehouse.get_settings())
     return MaterializeResult(
         metadata={
-            "topics": _json([r.__dict__ for r in results]),
-            "created": sum(r.created for r in results),
+            "topics": _json([r.__dict__ for r in setup.topics]),
+            "created": sum(r.created for r in setup.topics),
+            "schema": _json(setup.schema.to_dict() if setup.schema else {}),
             "duration_s": round(time.monotonic() - t0, 3),
         }
     )

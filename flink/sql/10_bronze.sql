@@ -1,11 +1,20 @@
 -- BRONZE: Kafka topic -> Iceberg, append-only raw records + ingestion metadata.
 --
--- * Reads the topic as raw bytes (value.format = raw), so a record that is not valid JSON can
---   never fail the job: every record is classified by parse_taxi_event (flink/udf: one JSON parse
---   per record, the validation rules of docs/contracts.md section 1). Valid ones go to
---   bronze.raw_trips (raw payload + typed columns + trip_id), invalid ones to the dead letter
---   (Iceberg table bronze.trips_dead_letter AND the Kafka DLQ topic) with the raw payload and the
---   reason. Nothing is dropped.
+-- * Reads the topic as raw bytes (value.format = raw), so a record that cannot be decoded can
+--   never fail the job: every record is decoded and classified by decode_taxi_event (flink/udf):
+--     - ${event_format} = 'avro': the Confluent wire format; the writer schema is fetched from the
+--       Schema Registry by the id in the message (${schema_registry_url}, cached per id), the
+--       body is decoded and rendered as the contract's JSON object. No magic byte, an id the
+--       registry does not know, or a body that does not decode are dead-lettered
+--       (avro:not_wire_format / avro:unknown_schema_id / avro:undecodable, payload base64). A
+--       registry that does not answer fails the job (retried), it never dead-letters good data.
+--       (The connector's 'avro-confluent' format cannot do this: a record it cannot decode fails
+--       the job, or with ignore-parse-errors is dropped silently.)
+--     - ${event_format} = 'json': the UTF-8 text.
+--   then one JSON parse per record applies the validation rules of docs/contracts.md section 1.
+--   Valid ones go to bronze.raw_trips (payload + schema id + typed columns + trip_id), invalid
+--   ones to the dead letter (Iceberg table bronze.trips_dead_letter AND the Kafka DLQ topic) with
+--   the payload and the reason. Nothing is dropped.
 -- * Incremental and idempotent: the CLI starts at the offsets right after the highest offset per
 --   partition already in bronze/dead letter (${startup_options}) and stops at the end offsets seen at
 --   start (bounded). A rerun with nothing new reads nothing; a failed run commits nothing
@@ -47,7 +56,10 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.raw_trips (
   congestion_surcharge   DECIMAL(10, 2),
   airport_fee            DECIMAL(10, 2),
   ingested_at            TIMESTAMP(6) NOT NULL,
-  ingest_date            DATE NOT NULL
+  ingest_date            DATE NOT NULL,
+  -- added after the first release: last, as schema evolution appends them to existing tables
+  schema_id              INT,
+  cbd_congestion_fee     DECIMAL(10, 2)
 ) PARTITIONED BY (ingest_date) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
@@ -65,7 +77,8 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
   record_key       STRING,
   payload          STRING,
   reason           STRING NOT NULL,
-  ingested_at      TIMESTAMP(6) NOT NULL
+  ingested_at      TIMESTAMP(6) NOT NULL,
+  schema_id        INT
 ) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
@@ -74,7 +87,7 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
 
 CREATE TEMPORARY TABLE kafka_raw_trips (
   record_key       STRING,
-  payload          STRING,
+  payload          BYTES,
   kafka_topic      STRING           METADATA FROM 'topic' VIRTUAL,
   kafka_partition  INT              METADATA FROM 'partition' VIRTUAL,
   kafka_offset     BIGINT           METADATA FROM 'offset' VIRTUAL,
@@ -99,7 +112,8 @@ CREATE TEMPORARY TABLE kafka_dead_letter (
   record_key       STRING,
   payload          STRING,
   reason           STRING,
-  detected_at      TIMESTAMP(3)
+  detected_at      TIMESTAMP(3),
+  schema_id        INT
 ) WITH (
   'connector' = 'kafka',
   'topic' = '${dlq_topic}',
@@ -108,14 +122,15 @@ CREATE TEMPORARY TABLE kafka_dead_letter (
   'sink.delivery-guarantee' = 'at-least-once'
 );
 
--- Structural validation and typing (docs/contracts.md section 1), one JSON parse per record.
+-- Decoding, structural validation and typing (docs/contracts.md section 1), once per record.
 -- A lateral table function: evaluated once per record (a scalar ROW function would be inlined
--- once per referenced field).
-CREATE TEMPORARY FUNCTION parse_taxi_event AS 'taxi.lakehouse.flink.ParseTaxiEventTable' LANGUAGE JAVA;
+-- once per referenced field). e.payload is the decoded text (JSON), base64 if undecodable.
+CREATE TEMPORARY FUNCTION decode_taxi_event AS 'taxi.lakehouse.flink.DecodeTaxiEventTable' LANGUAGE JAVA;
 
 CREATE TEMPORARY VIEW classified_trips AS
-SELECT k.*, e.*
-FROM kafka_raw_trips AS k, LATERAL TABLE(parse_taxi_event(k.payload)) AS e;
+SELECT k.record_key, k.kafka_topic, k.kafka_partition, k.kafka_offset, k.kafka_timestamp, e.*
+FROM kafka_raw_trips AS k,
+  LATERAL TABLE(decode_taxi_event(k.payload, '${event_format}', '${schema_registry_url}')) AS e;
 
 EXECUTE STATEMENT SET
 BEGIN
@@ -126,18 +141,19 @@ BEGIN
          trip_distance, rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id,
          payment_type, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
          improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
-         CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), CURRENT_DATE
+         CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), CURRENT_DATE, schema_id, cbd_congestion_fee
   FROM classified_trips
   WHERE reason IS NULL;
 
   INSERT INTO ${catalog}.${bronze_db}.trips_dead_letter
   SELECT kafka_topic, kafka_partition, kafka_offset, CAST(kafka_timestamp AS TIMESTAMP(6)),
-         record_key, payload, reason, CAST(LOCALTIMESTAMP AS TIMESTAMP(6))
+         record_key, payload, reason, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), schema_id
   FROM classified_trips
   WHERE reason IS NOT NULL;
 
   INSERT INTO kafka_dead_letter
-  SELECT kafka_topic, kafka_partition, kafka_offset, record_key, payload, reason, LOCALTIMESTAMP
+  SELECT kafka_topic, kafka_partition, kafka_offset, record_key, payload, reason, LOCALTIMESTAMP,
+         schema_id
   FROM classified_trips
   WHERE reason IS NOT NULL;
 END;

@@ -41,7 +41,10 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${silver_db}.trips (
   kafka_partition        INT,
   kafka_offset           BIGINT,
   kafka_timestamp        TIMESTAMP(6),
-  processed_at           TIMESTAMP(6)
+  processed_at           TIMESTAMP(6),
+  -- added after the first release (optional in the event schema v2): last, as schema
+  -- evolution appends it to existing tables
+  cbd_congestion_fee     DECIMAL(10, 2)
 ) PARTITIONED BY (pickup_date) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
@@ -79,7 +82,8 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${silver_db}.trips_rejected (
   kafka_timestamp        TIMESTAMP(6),
   processed_at           TIMESTAMP(6),
   reason                 STRING NOT NULL,
-  payload                STRING
+  payload                STRING,
+  cbd_congestion_fee     DECIMAL(10, 2)
 ) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
@@ -93,7 +97,7 @@ SELECT
   passenger_count, trip_distance, rate_code_id, store_and_fwd_flag, pu_location_id,
   do_location_id, payment_type, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
   improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
-  kafka_partition, kafka_offset, kafka_timestamp, payload
+  kafka_partition, kafka_offset, kafka_timestamp, payload, cbd_congestion_fee
 FROM ${catalog}.${bronze_db}.raw_trips
 WHERE kafka_topic = '${topic}';
 
@@ -104,7 +108,7 @@ SELECT
   CASE
     WHEN fare_amount < 0 OR extra < 0 OR mta_tax < 0 OR tip_amount < 0 OR tolls_amount < 0
       OR improvement_surcharge < 0 OR total_amount < 0 OR congestion_surcharge < 0
-      OR airport_fee < 0                                                            THEN 'negative_amount'
+      OR airport_fee < 0 OR cbd_congestion_fee < 0                                  THEN 'negative_amount'
     WHEN dropoff_ts < pickup_ts                                                     THEN 'dropoff_before_pickup'
   END AS reason
 FROM typed_trips AS t;
@@ -127,7 +131,7 @@ BEGIN
          rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
          fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,
          total_amount, congestion_surcharge, airport_fee, kafka_partition, kafka_offset,
-         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6))
+         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), cbd_congestion_fee
   FROM deduplicated_trips;
 
   INSERT OVERWRITE ${catalog}.${silver_db}.trips_rejected
@@ -135,7 +139,8 @@ BEGIN
          rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
          fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,
          total_amount, congestion_surcharge, airport_fee, kafka_partition, kafka_offset,
-         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), reason, payload
+         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), reason, payload,
+         cbd_congestion_fee
   FROM checked_trips
   WHERE reason IS NOT NULL;
 END;

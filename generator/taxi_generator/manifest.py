@@ -38,6 +38,9 @@ class Manifest:
     #: tpep_pickup_datetime, PULocationID, DOLocationID, total_amount]`` of (up to 10,000)
     #: late events, to check that they reach the facts.
     late_event_keys: list[list] = field(default_factory=list)
+    #: value encoding of the run's messages: "json" or "avro" (Confluent wire format); decides
+    #: which dead-letter reason each structural anomaly produces (encoding.DEAD_LETTER_REASON)
+    event_format: str = "json"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -49,7 +52,7 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Manifest:
-        optional = {"late_event_keys"}
+        optional = {"late_event_keys", "event_format"}
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d or k not in optional})
 
     @classmethod

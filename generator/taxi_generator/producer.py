@@ -18,6 +18,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from .anomalies import AnomalyRates
+from .encoding import FORMATS, Encoder, avro_encoder
 from .manifest import Manifest
 from .model import resolve_start_date
 from .stream import EventStream
@@ -167,12 +168,16 @@ def run_generator(
     progress: bool = True,
     flush_timeout_s: float = 120.0,
     producer_overrides: dict[str, Any] | None = None,
+    event_format: str | None = None,
 ) -> Manifest:
     """Produce ``events`` clean trips (plus the anomalies asked for) to ``settings.topic_raw``.
 
     Modes: ``burst`` as fast as possible; ``realtime`` paced by event time, ``speedup`` event
     seconds per wall second; ``batch`` ``batch_size`` messages every ``batch_interval_s``.
-    ``rate`` caps any mode at that many messages per second. Returns the manifest, also written
+    ``rate`` caps any mode at that many messages per second. ``event_format`` (default
+    ``settings.event_format``): ``json`` text, or ``avro`` in the Confluent wire format through the
+    Schema Registry (the schema file is registered first; a schema the registry refuses stops the
+    run before any message is produced). Returns the manifest, also written
     to ``settings.manifests_dir/<run_id>.json``; raises ``GeneratorError`` unless every message
     was acknowledged.
     """
@@ -186,6 +191,9 @@ def run_generator(
         raise ValueError("speedup must be > 0")
     if batch_size < 1 or batch_interval_s < 0:
         raise ValueError("batch_size must be >= 1 and batch_interval_s >= 0")
+    event_format = event_format or settings.event_format
+    if event_format not in FORMATS:
+        raise ValueError(f"event_format must be one of {FORMATS}, got {event_format!r}")
 
     if seed is None:
         # A run without an explicit seed continues the sequence: base seed + runs already on this
@@ -206,6 +214,16 @@ def run_generator(
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{seed}-{k}"
 
     offsets_before = end_offsets(bootstrap, topic)
+    encode: Encoder | None = None  # JSON: the text as is (no per-message work)
+    if event_format == "avro":
+        from lakehouse import schema_registry
+
+        try:
+            encode = avro_encoder(schema_registry.avro_encoder(settings, topic))
+        except Exception as e:  # noqa: BLE001 - nothing was produced; say why
+            raise GeneratorError(
+                f"the event schema could not be used, no message was produced: {e}"
+            ) from e
 
     delivery = _Delivery()
     config = {
@@ -241,9 +259,10 @@ def run_generator(
         produce = producer.produce
         poll = producer.poll
         mask = POLL_EVERY - 1
-        for key, value, event_s, _kind in messages:
+        for key, text, event_s, kind in messages:
             if pacer is not None:
                 pacer(sent, event_s)
+            value = text if encode is None else encode(text, kind)
             while True:
                 try:
                     produce(topic, value, key)
@@ -262,6 +281,8 @@ def run_generator(
     except KeyboardInterrupt:
         error = f"interrupted after {sent} messages"
         raise
+    except Exception as e:  # noqa: BLE001 - e.g. a record the Avro serializer refuses
+        error = f"encoding failed after {sent} messages: {type(e).__name__}: {e}"
     finally:
         messages.close()  # final counts (also when stopped early)
         remaining = producer.flush(flush_timeout_s)
@@ -284,6 +305,7 @@ def run_generator(
             topic=topic,
             seed=seed,
             mode=mode,
+            event_format=event_format,
             requested=events,
             started_at=_iso(started),
             finished_at=_iso(finished),

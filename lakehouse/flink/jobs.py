@@ -81,6 +81,8 @@ def base_params(settings: Settings) -> dict[str, str]:
         "dlq_topic": settings.topic_dlq,
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "runtime_mode": "batch",
+        "event_format": settings.event_format,
+        "schema_registry_url": _quote(settings.schema_registry_url),
     }
 
 
@@ -100,6 +102,7 @@ class StepResult:
 
 
 def _run_script(settings: Settings, script: Path, params: dict[str, str]) -> list[JobResult]:
+    cat.add_missing_columns(settings)  # tables created by an older release get the new columns
     gateway = SqlGateway(settings.flink_gateway_url, settings.flink_rest_url)
     session = gateway.open_session(
         {

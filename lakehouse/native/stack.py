@@ -435,18 +435,56 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             capture_output=True,
         )
 
+    # ------------------------------------------------------------------ Schema Registry
+    def registry_up(self) -> None:
+        """Apicurio Registry (Confluent-compatible API) with its ``kafkasql`` storage: schemas
+        live in a journal topic on our Kafka, as Confluent's registry keeps them in ``_schemas``,
+        so ids survive a restart and every Avro message stays decodable."""
+        from registry import native_registry as reg
+
+        parsed = urlparse(self.s.schema_registry_url)
+        if not parsed.path.rstrip("/").endswith(reg.CCOMPAT_PATH):
+            raise StackError(
+                f"SCHEMA_REGISTRY_URL={self.s.schema_registry_url}: the native registry serves "
+                f"the Confluent API under {reg.CCOMPAT_PATH}"
+            )
+        if not reg.installed():
+            raise StackError(
+                "Schema Registry (Apicurio) not installed: run `make bootstrap` "
+                "(scripts/bootstrap.sh --with-registry)."
+            )
+        reg.start(
+            parsed.port or 80,
+            self.s.kafka_bootstrap_servers,
+            self.home,
+            management_port=(parsed.port or 80) + 1,
+        )
+
+    def registry_healthy(self) -> bool:
+        from registry import native_registry as reg
+
+        port = urlparse(self.s.schema_registry_url).port or 80
+        return reg.healthy(port, port + 1)
+
     # ------------------------------------------------------------------ whole stack
-    def up(self, with_s3: bool = False, with_postgres: bool = False) -> None:
+    def up(
+        self, with_s3: bool = False, with_postgres: bool = False, with_registry: bool = False
+    ) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         if with_postgres or self.s.catalog_backend == "postgres":
             self.postgres_up()
         if with_s3 or self.s.warehouse_is_s3:
             self.minio_up()
         self.kafka_up()
+        if with_registry or self.s.event_format == "avro":
+            self.registry_up()
         self.flink_up()
 
     def down(self) -> None:
+        from registry import native_registry as reg
+
         self.flink_down()
+        reg.stop(self.home)  # before Kafka: its storage is a Kafka topic
         self._svc("kafka").stop(timeout=30)
         self._svc("minio").stop(timeout=10)
         self.postgres_down()
@@ -469,6 +507,10 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             except httpx.HTTPError:
                 ok = False
             out.append(ServiceStatus(name, self._flink_pid(kind), url, ok))
+        out.append(
+            ServiceStatus("schema-registry", self._svc("schema-registry").pid(),
+                          self.s.schema_registry_url, self.registry_healthy())
+        )  # fmt: skip
         mhost, mport = _host_port(self.s.s3_endpoint)
         out.append(
             ServiceStatus("minio", self._svc("minio").pid(), self.s.s3_endpoint,

@@ -39,6 +39,9 @@ def make_settings(**overrides: object) -> Settings:
         "s3_access_key": "lakehouse-test",
         "s3_secret_key": _secret(),
         "postgres_port": 15432,
+        "schema_registry_url": "http://127.0.0.1:18085/apis/ccompat/v7",
+        # the product's default (.env.example); the JSON path has its own end-to-end test
+        "event_format": "avro",
         "postgres_password": _secret(),
         "catalog_backend": "sqlite",
         "warehouse": "",
@@ -53,7 +56,7 @@ def stack() -> Iterator[NativeStack]:
     settings = make_settings()
     native = NativeStack(settings)
     try:
-        native.up(with_s3=True, with_postgres=True)
+        native.up(with_s3=True, with_postgres=True, with_registry=True)
     except BaseException:
         native.down()
         raise

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from taxi_generator.anomalies import AnomalyRates
+from taxi_generator.encoding import reason_key
 from taxi_generator.producer import run_generator
 
 from lakehouse import catalog as cat
@@ -59,11 +60,25 @@ def _dlq_topic_records(settings: Settings) -> list[dict]:
     return out
 
 
-def test_full_run_with_anomalies_accounts_for_every_event(fresh: Settings) -> None:
+#: dead-letter reason classes per event format (taxi_generator.encoding.DEAD_LETTER_REASON)
+DEAD_LETTER_REASONS = {
+    "json": {"malformed_json", "missing_field", "wrong_type"},
+    "avro": {"avro:not_wire_format", "avro:unknown_schema_id", "avro:undecodable"},
+}
+
+
+@pytest.mark.parametrize("event_format", ["json", "avro"])
+def test_full_run_with_anomalies_accounts_for_every_event(
+    fresh: Settings, event_format: str
+) -> None:
+    """JSON text, and Avro in the Confluent wire format through the Schema Registry (the
+    structural anomalies become Avro poison: no wire format, unknown schema id, truncated)."""
+    fresh = make_settings(event_format=event_format)
     topics.create_topics(fresh)
     manifest = run_generator(
         fresh, events=4000, seed=7, days=3, anomalies=ANOMALIES, progress=False
     )
+    assert manifest.event_format == event_format
     counts = manifest.counts
     assert counts["duplicate"] == 120 and counts["late"] == 80
 
@@ -94,9 +109,18 @@ def test_full_run_with_anomalies_accounts_for_every_event(fresh: Settings) -> No
     # the dead letter also reached the DLQ topic, with the reason and the raw payload
     dlq = _dlq_topic_records(fresh)
     assert len(dlq) == bronze.counts["dead_letter_rows"]
-    reasons = {r["reason"].split(":")[0] for r in dlq}
-    assert reasons == {"malformed_json", "missing_field", "wrong_type"}
+    reasons = {reason_key(r["reason"]) for r in dlq}
+    assert reasons == DEAD_LETTER_REASONS[event_format]
     assert all(r["payload"] is not None or r["reason"] == "malformed_json" for r in dlq)
+    # bronze keeps the schema id each Avro record was written with (NULL for JSON)
+    ids = cat.read_columns(
+        cat.load_table(cat.load_catalog(fresh), f"{fresh.bronze_namespace}.raw_trips"),
+        ("schema_id",),
+    )["schema_id"]
+    if event_format == "avro":
+        assert ids.null_count == 0 and len(set(ids.to_pylist())) == 1
+    else:
+        assert ids.null_count == len(ids)
 
     dbt = run_dbt(fresh, "build")
     assert "ERROR=0" in dbt.summary

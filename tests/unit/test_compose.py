@@ -355,6 +355,7 @@ def test_in_network_settings(model: dict) -> None:
 
 # ----------------------------------------------------------------------------- make/docker.mk
 NATIVE_STEP_TARGETS = ["up", "down", "clean", "status", "ps", "logs", "reset", "create-topics",
+                       "schema-register", "schema-check",
                        "generate", "process", "process-bronze", "process-silver", "dbt-build",
                        "dbt-test", "verify", "pipeline", "demo"]  # fmt: skip
 DOCKER_ONLY_TARGETS = ["benchmark", "kestra-ui", "kestra-run", "dagster-up", "dagster-ui",

@@ -97,7 +97,9 @@ def kafka(monkeypatch) -> FakeKafka:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(lakehouse_home=tmp_path, topic_raw="taxi.test", generator_seed=42)
+    return Settings(
+        lakehouse_home=tmp_path, topic_raw="taxi.test", generator_seed=42, event_format="json"
+    )
 
 
 RATES = AnomalyRates(
@@ -158,7 +160,9 @@ def test_manifest_arithmetic_and_file(kafka, settings):
         "offsets_before",
         "offsets_after",
         "late_event_keys",
+        "event_format",
     ]
+    assert on_disk["event_format"] == "json"
     assert list(on_disk["counts"]) == list(COUNT_KEYS)
     assert len(on_disk["late_event_keys"]) == 120
     late_values = [_parse(v) for log in kafka.logs.values() for _, v in log]
@@ -235,7 +239,12 @@ def test_unacknowledged_messages_fail_the_run(monkeypatch, settings):
 
 
 def test_seed_and_start_date_come_from_settings(kafka, tmp_path):
-    s = Settings(lakehouse_home=tmp_path, generator_seed=7, generator_start_date="2024-06-01")
+    s = Settings(
+        lakehouse_home=tmp_path,
+        generator_seed=7,
+        generator_start_date="2024-06-01",
+        event_format="json",
+    )
     m = run_generator(s, events=50, progress=False)
     assert m.seed == 7 and m.run_id.endswith("-7")
     values = [json.loads(v) for log in kafka.logs.values() for _, v in log]

@@ -23,16 +23,22 @@ import java.time.LocalDateTime;
  * natural key {@code VendorID|pickup|dropoff|PULocationID|DOLocationID|trip_distance|total_amount}
  * built from the literal JSON token text (SQL: {@code trip_id = LOWER(MD5(trip_key))}).
  *
+ * <p>{@code cbd_congestion_fee} (TLC's 2025 Manhattan CBD congestion fee) is optional and typed
+ * like {@code Airport_fee}; it is checked last and is not part of {@code trip_key}, so adding it
+ * to a producer changes neither the trip id nor the outcome of any older rule.
+ *
  * <p>Never throws: any unexpected failure is reported as {@code malformed_json}.
  */
 public class ParseTaxiEvent extends ScalarFunction {
 
     private static final long serialVersionUID = 1L;
 
-    /** The result type, as Flink sees it. */
-    public static final String RESULT_TYPE =
-            "ROW<"
-                    + "reason STRING, "
+    /**
+     * The result fields, in order. Also the tail of {@link DecodeTaxiEventTable}'s row, hence a
+     * constant of its own (annotations need compile-time constants).
+     */
+    public static final String RESULT_FIELDS =
+            "reason STRING, "
                     + "trip_key STRING, "
                     + "vendor_id INT, "
                     + "pickup_ts TIMESTAMP(3), "
@@ -52,8 +58,14 @@ public class ParseTaxiEvent extends ScalarFunction {
                     + "improvement_surcharge DECIMAL(10, 2), "
                     + "total_amount DECIMAL(10, 2), "
                     + "congestion_surcharge DECIMAL(10, 2), "
-                    + "airport_fee DECIMAL(10, 2)"
-                    + ">";
+                    + "airport_fee DECIMAL(10, 2), "
+                    + "cbd_congestion_fee DECIMAL(10, 2)";
+
+    /** The result type, as Flink sees it. */
+    public static final String RESULT_TYPE = "ROW<" + RESULT_FIELDS + ">";
+
+    /** Number of fields in {@link #RESULT_TYPE}. */
+    public static final int RESULT_ARITY = 22;
 
     public static final String MALFORMED_JSON = "malformed_json";
 
@@ -77,7 +89,8 @@ public class ParseTaxiEvent extends ScalarFunction {
     private static final int TOTAL_AMOUNT = 16;
     private static final int CONGESTION_SURCHARGE = 17;
     private static final int AIRPORT_FEE = 18;
-    private static final int FIELD_COUNT = 19;
+    private static final int CBD_CONGESTION_FEE = 19;
+    private static final int FIELD_COUNT = 20;
 
     private static final String[] FIELD_NAMES = {
         "VendorID",
@@ -99,6 +112,7 @@ public class ParseTaxiEvent extends ScalarFunction {
         "total_amount",
         "congestion_surcharge",
         "Airport_fee",
+        "cbd_congestion_fee",
     };
 
     /** Required fields, in the order the bronze SQL checks them for missing_field. */
@@ -148,7 +162,7 @@ public class ParseTaxiEvent extends ScalarFunction {
     }
 
     private static Row invalid(String reason) {
-        Row row = new Row(21);
+        Row row = new Row(RESULT_ARITY);
         row.setField(0, reason);
         return row;
     }
@@ -263,9 +277,10 @@ public class ParseTaxiEvent extends ScalarFunction {
         if (paymentType == null) {
             return invalid(WRONG_TYPE_REASON[PAYMENT_TYPE]);
         }
-        // fare_amount .. Airport_fee are consecutive indexes, checked in SQL order.
-        final BigDecimal[] amounts = new BigDecimal[AIRPORT_FEE - FARE_AMOUNT + 1];
-        for (int idx = FARE_AMOUNT; idx <= AIRPORT_FEE; idx++) {
+        // fare_amount .. cbd_congestion_fee are consecutive indexes, checked in SQL order
+        // (cbd_congestion_fee, the newest field, last).
+        final BigDecimal[] amounts = new BigDecimal[CBD_CONGESTION_FEE - FARE_AMOUNT + 1];
+        for (int idx = FARE_AMOUNT; idx <= CBD_CONGESTION_FEE; idx++) {
             if (isPresent(kinds[idx])) {
                 if (!isNumber(kinds[idx], texts[idx])) {
                     return invalid(WRONG_TYPE_REASON[idx]);
@@ -296,7 +311,7 @@ public class ParseTaxiEvent extends ScalarFunction {
                         ? texts[STORE_AND_FWD_FLAG]
                         : null;
 
-        final Row row = new Row(21);
+        final Row row = new Row(RESULT_ARITY);
         row.setField(0, null);
         row.setField(1, tripKey);
         row.setField(2, vendorId);
@@ -355,6 +370,8 @@ public class ParseTaxiEvent extends ScalarFunction {
                 return CONGESTION_SURCHARGE;
             case "Airport_fee":
                 return AIRPORT_FEE;
+            case "cbd_congestion_fee":
+                return CBD_CONGESTION_FEE;
             default:
                 return -1;
         }

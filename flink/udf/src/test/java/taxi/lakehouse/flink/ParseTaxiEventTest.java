@@ -24,7 +24,7 @@ class ParseTaxiEventTest {
             PU_LOCATION_ID = 9, DO_LOCATION_ID = 10, PAYMENT_TYPE = 11, FARE_AMOUNT = 12,
             EXTRA = 13, MTA_TAX = 14, TIP_AMOUNT = 15, TOLLS_AMOUNT = 16,
             IMPROVEMENT_SURCHARGE = 17, TOTAL_AMOUNT = 18, CONGESTION_SURCHARGE = 19,
-            AIRPORT_FEE = 20;
+            AIRPORT_FEE = 20, CBD_CONGESTION_FEE = 21;
 
     static final String[] REQUIRED = {
         "VendorID", "tpep_pickup_datetime", "tpep_dropoff_datetime", "trip_distance",
@@ -36,18 +36,22 @@ class ParseTaxiEventTest {
     static final String[] NUMBER_FIELDS = {
         "trip_distance", "fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount",
         "improvement_surcharge", "total_amount", "congestion_surcharge", "Airport_fee",
+        "cbd_congestion_fee",
     };
     /** The bronze SQL's wrong_type order. */
     static final String[] WRONG_TYPE_ORDER = {
         "VendorID", "tpep_pickup_datetime", "tpep_dropoff_datetime", "passenger_count",
         "trip_distance", "RatecodeID", "PULocationID", "DOLocationID", "payment_type",
         "fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount", "improvement_surcharge",
-        "total_amount", "congestion_surcharge", "Airport_fee",
+        "total_amount", "congestion_surcharge", "Airport_fee", "cbd_congestion_fee",
     };
 
     final ParseTaxiEvent udf = new ParseTaxiEvent();
 
-    /** A valid event; values are raw JSON token text, so tests can put any token in. */
+    /**
+     * A valid event; values are raw JSON token text, so tests can put any token in. It has no
+     * cbd_congestion_fee (optional, newer than the contract's producers).
+     */
     static Map<String, String> valid() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("VendorID", "2");
@@ -98,7 +102,7 @@ class ParseTaxiEventTest {
     Row eval(String payload) {
         Row row = udf.eval(payload);
         assertNotNull(row);
-        assertEquals(21, row.getArity());
+        assertEquals(22, row.getArity());
         return row;
     }
 
@@ -139,6 +143,7 @@ class ParseTaxiEventTest {
         assertEquals(new BigDecimal("28.64"), r.getField(TOTAL_AMOUNT));
         assertEquals(new BigDecimal("2.50"), r.getField(CONGESTION_SURCHARGE));
         assertEquals(new BigDecimal("0.00"), r.getField(AIRPORT_FEE));
+        assertNull(r.getField(CBD_CONGESTION_FEE));
     }
 
     @Test
@@ -154,6 +159,7 @@ class ParseTaxiEventTest {
         String[] optional = {
             "passenger_count", "RatecodeID", "store_and_fwd_flag", "extra", "mta_tax", "tip_amount",
             "tolls_amount", "improvement_surcharge", "congestion_surcharge", "Airport_fee",
+            "cbd_congestion_fee",
         };
         Map<String, String> absent = valid();
         Map<String, String> nulls = valid();
@@ -166,7 +172,8 @@ class ParseTaxiEventTest {
             assertNull(r.getField(REASON));
             assertNotNull(r.getField(TRIP_KEY));
             for (int i : new int[] {PASSENGER_COUNT, RATE_CODE_ID, STORE_AND_FWD_FLAG, EXTRA, MTA_TAX,
-                    TIP_AMOUNT, TOLLS_AMOUNT, IMPROVEMENT_SURCHARGE, CONGESTION_SURCHARGE, AIRPORT_FEE}) {
+                    TIP_AMOUNT, TOLLS_AMOUNT, IMPROVEMENT_SURCHARGE, CONGESTION_SURCHARGE, AIRPORT_FEE,
+                    CBD_CONGESTION_FEE}) {
                 assertNull(r.getField(i), "field " + i);
             }
             assertEquals(new BigDecimal("17.70"), r.getField(FARE_AMOUNT));
@@ -176,7 +183,7 @@ class ParseTaxiEventTest {
     @Test
     void unknownFieldsAndNestedValuesElsewhereAreIgnored() {
         Map<String, String> m = valid();
-        m.put("cbd_congestion_fee", "0.75");
+        m.put("cbd_congestion_fee_v9", "\"not a number\"");
         m.put("meta", "{\"a\":[1,2,{\"b\":null}],\"VendorID\":\"x\"}");
         m.put("list", "[[],[{}],\"s\",true]");
         Row r = eval(json(m));
@@ -470,7 +477,11 @@ class ParseTaxiEventTest {
         }
         for (String f : WRONG_TYPE_ORDER) {
             assertEquals("wrong_type:" + f, reason(m));
-            m.put(f, valid().get(f));
+            if (valid().containsKey(f)) {
+                m.put(f, valid().get(f));
+            } else {
+                m.remove(f); // an optional field the valid event does not have
+            }
         }
         assertNull(reason(m));
     }
@@ -480,6 +491,49 @@ class ParseTaxiEventTest {
         assertEquals("wrong_type:VendorID", reason(with("VendorID", "{\"id\":2}")));
         assertEquals("wrong_type:total_amount", reason(with("total_amount", "[28.64]")));
         assertEquals("wrong_type:passenger_count", reason(with("passenger_count", "false")));
+    }
+
+    // ---------------------------------------------------------------- cbd_congestion_fee
+
+    @Test
+    void cbdCongestionFeePresentIsTypedAndLast() {
+        Row r = eval(json(with("cbd_congestion_fee", "0.75")));
+        assertNull(r.getField(REASON));
+        assertEquals(new BigDecimal("0.75"), r.getField(CBD_CONGESTION_FEE));
+        assertEquals(new BigDecimal("0.00"), r.getField(AIRPORT_FEE));
+        assertEquals(new BigDecimal("1.50"), eval(json(with("cbd_congestion_fee", "\"1.5\""))).getField(CBD_CONGESTION_FEE));
+        assertEquals(new BigDecimal("1.01"), eval(json(with("cbd_congestion_fee", "1.005"))).getField(CBD_CONGESTION_FEE));
+    }
+
+    @Test
+    void cbdCongestionFeeNullOrAbsentIsNull() {
+        for (Map<String, String> m : java.util.List.of(valid(), with("cbd_congestion_fee", "null"))) {
+            Row r = eval(json(m));
+            assertNull(r.getField(REASON));
+            assertNull(r.getField(CBD_CONGESTION_FEE));
+        }
+    }
+
+    @Test
+    void cbdCongestionFeeWrongType() {
+        for (String tok : new String[] {"\"x\"", "true", "{}", "[0.75]", "\"0.75 \""}) {
+            assertOnlyReason(eval(json(with("cbd_congestion_fee", tok))), "wrong_type:cbd_congestion_fee");
+        }
+        // checked last: any earlier wrong type wins
+        Map<String, String> m = with("cbd_congestion_fee", "\"x\"");
+        m.put("Airport_fee", "\"x\"");
+        assertEquals("wrong_type:Airport_fee", reason(m));
+        // a missing required field beats it too
+        m = with("cbd_congestion_fee", "\"x\"");
+        m.remove("total_amount");
+        assertEquals("missing_field:total_amount", reason(m));
+    }
+
+    @Test
+    void cbdCongestionFeeIsNotPartOfTripKey() {
+        Object without = eval(json(valid())).getField(TRIP_KEY);
+        assertEquals(without, eval(json(with("cbd_congestion_fee", "0.75"))).getField(TRIP_KEY));
+        assertEquals(without, eval(json(with("cbd_congestion_fee", "null"))).getField(TRIP_KEY));
     }
 
     @Test

@@ -32,7 +32,7 @@ class ParseTaxiEventTypeTest {
                     + "`extra` DECIMAL(10, 2), `mta_tax` DECIMAL(10, 2), `tip_amount` DECIMAL(10, 2), "
                     + "`tolls_amount` DECIMAL(10, 2), `improvement_surcharge` DECIMAL(10, 2), "
                     + "`total_amount` DECIMAL(10, 2), `congestion_surcharge` DECIMAL(10, 2), "
-                    + "`airport_fee` DECIMAL(10, 2)>";
+                    + "`airport_fee` DECIMAL(10, 2), `cbd_congestion_fee` DECIMAL(10, 2)>";
 
     /** Just enough of a DataTypeFactory for annotation-based extraction. */
     static final class Factory implements DataTypeFactory {

@@ -1,0 +1,185 @@
+"""The event contract in the Schema Registry: register, check and serialize the trip schema.
+
+The schema lives in one file (``settings.event_schema_file``, registry/schemas/raw_trip.avsc) and is
+registered under ``<topic>-value`` (Confluent's TopicNameStrategy) with the compatibility level of
+``settings.schema_compatibility`` (BACKWARD). Every driver talks to the registry through
+confluent-kafka's ``SchemaRegistryClient``: Apicurio's Confluent-compatible API natively, Confluent's
+own registry in the compose stack.
+
+* ``register`` sets the subject's compatibility level and registers the file; the registry refuses
+  an incompatible change (HTTP 409) and ``SchemaRejected`` carries its message. Registering the same
+  schema again returns the same id (idempotent).
+* ``check`` asks the registry whether a schema file is compatible with the subject, registering
+  nothing (``make schema-check``).
+* ``avro_encoder`` returns the generator's value encoder: confluent-kafka's ``AvroSerializer`` in the
+  Confluent wire format (magic byte 0, 4-byte schema id, Avro binary body), with auto-registration
+  off, so a producer can only publish with a schema the registry accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from lakehouse.settings import Settings
+
+#: Seconds a registry request may take: a registry that stops answering fails the step instead
+#: of hanging it.
+REQUEST_TIMEOUT_S = 30
+
+
+class SchemaError(RuntimeError):
+    """A schema file is unreadable or not valid Avro."""
+
+
+class SchemaRejected(RuntimeError):
+    """The registry refused a schema (incompatible with the subject's versions)."""
+
+
+@dataclass
+class RegisterResult:
+    subject: str
+    schema_id: int
+    version: int
+    compatibility: str
+    schema_file: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CheckResult:
+    subject: str
+    compatible: bool
+    compatibility: str
+    versions: list[int]
+    schema_file: str
+    messages: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def client(settings: Settings) -> Any:
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    return SchemaRegistryClient({"url": settings.schema_registry_url, "timeout": REQUEST_TIMEOUT_S})
+
+
+def load_schema(path: Path) -> str:
+    """The schema file's text, after checking it is a valid Avro record schema."""
+    from fastavro.schema import SchemaParseException, parse_schema
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        parsed = json.loads(text)
+    except OSError as exc:
+        raise SchemaError(f"cannot read schema file {path}: {exc}") from exc
+    except ValueError as exc:
+        raise SchemaError(f"schema file {path} is not JSON: {exc}") from exc
+    try:
+        parse_schema(parsed)
+    except (SchemaParseException, ValueError, KeyError, TypeError) as exc:
+        raise SchemaError(f"schema file {path} is not a valid Avro schema: {exc}") from exc
+    if not isinstance(parsed, dict) or parsed.get("type") != "record":
+        raise SchemaError(f"schema file {path} must define an Avro record")
+    return json.dumps(parsed, separators=(",", ":"))
+
+
+def _subject_versions(sr: Any, subject: str) -> list[int]:
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    try:
+        return list(sr.get_versions(subject))
+    except SchemaRegistryError as exc:
+        if exc.http_status_code == 404:
+            return []
+        raise
+
+
+def register(settings: Settings, schema_file: Path | None = None) -> RegisterResult:
+    """Set the subject's compatibility level and register the schema file (idempotent)."""
+    from confluent_kafka.schema_registry import Schema
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    path = Path(schema_file or settings.event_schema_file)
+    text = load_schema(path)
+    subject = settings.event_subject
+    sr = client(settings)
+    sr.set_compatibility(subject, settings.schema_compatibility)
+    try:
+        schema_id = sr.register_schema(subject, Schema(text, "AVRO"))
+    except SchemaRegistryError as exc:
+        if exc.http_status_code == 409:
+            raise SchemaRejected(
+                f"the registry at {settings.schema_registry_url} refused {path} for subject "
+                f"{subject} ({settings.schema_compatibility}): {exc.error_message}"
+            ) from exc
+        raise
+    registered = sr.lookup_schema(subject, Schema(text, "AVRO"))
+    return RegisterResult(
+        subject=subject,
+        schema_id=schema_id,
+        version=registered.version,
+        compatibility=settings.schema_compatibility,
+        schema_file=str(path),
+    )
+
+
+def check(settings: Settings, schema_file: Path) -> CheckResult:
+    """Is ``schema_file`` compatible with the subject's registered versions? Registers nothing."""
+
+    text = load_schema(schema_file)
+    subject = settings.event_subject
+    sr = client(settings)
+    versions = _subject_versions(sr, subject)
+    if not versions:
+        return CheckResult(
+            subject, True, settings.schema_compatibility, [], str(schema_file),
+            ["subject has no versions yet: any valid schema is accepted"],
+        )  # fmt: skip
+    resp = sr._rest_client.post(  # the client's own REST session: auth, retries, timeout
+        f"compatibility/subjects/{subject}/versions/latest?verbose=true",
+        body={"schema": text, "schemaType": "AVRO"},
+    )
+    compatible = bool(resp.get("is_compatible"))
+    messages = [str(m) for m in resp.get("messages") or []]
+    return CheckResult(
+        subject, compatible, sr.get_compatibility(subject), versions, str(schema_file), messages
+    )
+
+
+def avro_encoder(settings: Settings, topic: str) -> Callable[[dict[str, Any]], bytes]:
+    """``encode(record) -> bytes`` in the Confluent wire format with the registered schema.
+
+    Registers the schema file first (idempotent; refused if incompatible), then serializes with
+    auto-registration off: the serializer looks the schema's id up in the registry.
+    """
+    from confluent_kafka.schema_registry import topic_subject_name_strategy
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    register(settings)
+    text = load_schema(settings.event_schema_file)
+    serializer = AvroSerializer(
+        client(settings),
+        text,
+        conf={
+            "auto.register.schemas": False,
+            "use.latest.version": False,
+            # subjects named <topic>-value (confluent-kafka 2.16's default strategy first asks
+            # the registry for "subject associations", an endpoint outside the Confluent API
+            # Apicurio implements)
+            "subject.name.strategy": topic_subject_name_strategy,
+        },
+    )
+    ctx = SerializationContext(topic, MessageField.VALUE)
+
+    def encode(record: dict[str, Any]) -> bytes:
+        return serializer(record, ctx)  # type: ignore[return-value]
+
+    return encode

@@ -1,0 +1,131 @@
+"""Value encodings of the raw topic (pure logic: fastavro stands in for the registry's serializer,
+which writes the same bytes: magic byte, 4-byte schema id, schemaless Avro body)."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import pytest
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from taxi_generator.anomalies import AnomalyRates
+from taxi_generator.encoding import (
+    DEAD_LETTER_REASON,
+    UNKNOWN_SCHEMA_ID,
+    avro_encoder,
+    json_encoder,
+    reason_key,
+    schema_id_of,
+)
+from taxi_generator.stream import EventStream
+
+from lakehouse.schema_registry import SchemaError, load_schema
+from lakehouse.settings import REPO_ROOT
+from lakehouse.verify import expected_dead_letter
+
+SCHEMA_FILE = REPO_ROOT / "registry" / "schemas" / "raw_trip.avsc"
+SCHEMA = parse_schema(json.loads(SCHEMA_FILE.read_text()))
+SCHEMA_ID = 7
+
+
+def _serialize(record: dict) -> bytes:
+    out = io.BytesIO()
+    out.write(struct.pack(">bI", 0, SCHEMA_ID))
+    schemaless_writer(out, SCHEMA, record)
+    return out.getvalue()
+
+
+def _decode(value: bytes) -> dict:
+    return schemaless_reader(io.BytesIO(value[5:]), SCHEMA, SCHEMA)
+
+
+def _stream(n: int = 400) -> list[tuple[str, str, int, str]]:
+    rates = AnomalyRates.uniform(0.02)
+    return list(EventStream(n, seed=3, start_date="2026-01-05", anomalies=rates))
+
+
+def test_every_generated_record_fits_the_registered_schema() -> None:
+    encode = avro_encoder(_serialize)
+    kinds = {"clean", "late", "duplicate", "negative_amount", "dropoff_before_pickup"}
+    seen = 0
+    for _key, text, _t, kind in _stream():
+        if kind in kinds:
+            value = encode(text, kind)
+            assert schema_id_of(value) == SCHEMA_ID
+            assert _decode(value) == json.loads(text)
+            seen += 1
+    assert seen > 400
+
+
+def test_structural_anomalies_become_avro_poison() -> None:
+    encode = avro_encoder(_serialize)
+    poison: dict[str, list[bytes]] = {}
+    for _key, text, _t, kind in _stream():
+        value = encode(text, kind)
+        if kind in DEAD_LETTER_REASON["avro"]:
+            poison.setdefault(kind, []).append(value)
+    assert set(poison) == {"malformed_json", "missing_field", "wrong_type"}
+    for value in poison["malformed_json"]:  # no wire-format header at all
+        assert schema_id_of(value) is None
+    for value in poison["missing_field"]:  # a well-formed body under an id nobody issued
+        assert schema_id_of(value) == UNKNOWN_SCHEMA_ID
+        assert _decode(value)  # the body itself is fine: only the id is wrong
+    for value in poison["wrong_type"]:  # truncated: the body cannot be decoded
+        assert schema_id_of(value) == SCHEMA_ID
+        with pytest.raises((EOFError, ValueError, IndexError, struct.error)):
+            _decode(value)
+
+
+def test_json_encoding_is_the_text() -> None:
+    assert json_encoder()('{"a":1}', "clean") == b'{"a":1}'
+
+
+def test_poison_needs_a_valid_message_first() -> None:
+    with pytest.raises(ValueError, match="valid message before"):
+        avro_encoder(_serialize)("{}", "wrong_type")
+
+
+@pytest.mark.parametrize(
+    ("reason", "key"),
+    [
+        ("malformed_json", "malformed_json"),
+        ("missing_field:VendorID", "missing_field"),
+        ("wrong_type:trip_distance", "wrong_type"),
+        ("avro:not_wire_format", "avro:not_wire_format"),
+        ("avro:unknown_schema_id", "avro:unknown_schema_id"),
+        ("avro:undecodable", "avro:undecodable"),
+    ],
+)
+def test_reason_key(reason: str, key: str) -> None:
+    assert reason_key(reason) == key
+
+
+def test_expected_dead_letter_follows_each_runs_format() -> None:
+    counts = {"malformed_json": 1, "missing_field": 2, "wrong_type": 3}
+    manifests = [
+        {"counts": counts},  # written before the format was recorded: JSON
+        {"counts": counts, "event_format": "avro"},
+        {"counts": counts, "event_format": "avro"},
+    ]
+    assert expected_dead_letter(manifests) == {
+        "malformed_json": 1,
+        "missing_field": 2,
+        "wrong_type": 3,
+        "avro:not_wire_format": 2,
+        "avro:unknown_schema_id": 4,
+        "avro:undecodable": 6,
+    }
+
+
+def test_schema_file_is_validated(tmp_path) -> None:
+    assert json.loads(load_schema(SCHEMA_FILE))["name"] == "RawTrip"
+    bad = tmp_path / "bad.avsc"
+    bad.write_text('{"type": "record", "name": "X", "fields": [{"name": "a", "type": "nope"}]}')
+    with pytest.raises(SchemaError, match="not a valid Avro schema"):
+        load_schema(bad)
+    bad.write_text("{")
+    with pytest.raises(SchemaError, match="not JSON"):
+        load_schema(bad)
+    with pytest.raises(SchemaError, match="cannot read"):
+        load_schema(tmp_path / "missing.avsc")
