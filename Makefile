@@ -18,8 +18,10 @@ include make/defaults.mk
 
 
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
+        stream-start stream-stop stream-status \
         process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
-        test-integration test-udf validate-kestra validate-compose lint format benchmark-native
+        test-integration test-udf validate-kestra validate-compose lint format benchmark-native \
+        benchmark-streaming
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -75,6 +77,15 @@ process-bronze: ## Flink: Kafka -> bronze + dead letter
 process-silver: ## Flink: bronze -> silver (+ rejected)
 	@$(LH) flink silver
 
+stream-start: ## Streaming mode: start the bronze + silver Flink jobs (resume from savepoint/checkpoint)
+	@$(LH) stream start
+
+stream-stop: ## Stop the streaming jobs with a savepoint
+	@$(LH) stream stop
+
+stream-status: ## Streaming jobs: state, checkpoints, Kafka lag, last Iceberg commits
+	@$(LH) stream status
+
 dbt-build: ## dbt build (seeds, gold models, data + unit tests)
 	@$(LH) dbt build
 
@@ -92,6 +103,9 @@ demo: up create-topics ## Fresh machine to reconciled summary: install, start, r
 
 benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
 	@$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+benchmark-streaming: bootstrap env ## Streaming mode: sustained events/s + freshness p50/p95/max (RATES=500,2000,5000)
+	@$(PY) benchmarks/streaming.py --rates $(or $(RATES),500,2000,5000) --json-out benchmarks/results/streaming.jsonl
 
 dagster-ui: bootstrap env ## Dagster UI on the native stack (http://127.0.0.1:3000)
 	@$(PY) -m taxi_dagster.cli ui

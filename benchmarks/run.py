@@ -391,6 +391,13 @@ def main(argv: list[str] | None = None) -> int:
         "--cold", action="store_true", help="Also measure one cold run per size (stack restarted)"
     )
     ap.add_argument("--anomaly-rate", type=float, default=0.01)
+    ap.add_argument(
+        "--streaming-rates",
+        default="",
+        help="Also run streaming mode at these events/s (benchmarks/streaming.py): freshness "
+        "p50/p95/max and whether the jobs kept up; appended to streaming.jsonl",
+    )
+    ap.add_argument("--streaming-seconds", type=int, default=30)
     ap.add_argument("--results", type=Path, default=RESULTS_DIR / "results.jsonl")
     ap.add_argument("--report", type=Path, default=RESULTS_DIR / "report.md")
     args = ap.parse_args(argv)
@@ -420,6 +427,24 @@ def main(argv: list[str] | None = None) -> int:
                     f"dbt {rec['dbt_build_s']:.1f}s  peak RSS {rec['peak_rss_total_mb']:,.0f} MB",
                     flush=True,
                 )
+    if args.streaming_rates:
+        from streaming import run_rate  # benchmarks/streaming.py
+
+        for rate in (int(r) for r in args.streaming_rates.split(",") if r):
+            row = run_rate(rate, args.streaming_seconds)
+            row.update({"timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "command": cmd, "environment": env})  # fmt: skip
+            with (args.results.parent / "streaming.jsonl").open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            f = row["freshness"]
+            print(
+                f"[streaming {rate:>6}/s] {'kept up' if row['kept_up'] else 'FELL BEHIND'}, "
+                f"drained {row['drain_s']:.1f}s, freshness p50 {f['p50_s']}s p95 {f['p95_s']}s "
+                f"max {f['max_s']}s",
+                flush=True,
+            )
+    if not records:
+        return 0
     args.report.parent.mkdir(parents=True, exist_ok=True)
     write_report(records, env, args.report, cmd)
     print(f"results appended to {args.results}; report {args.report}")

@@ -26,12 +26,16 @@ flink_app = typer.Typer(no_args_is_help=True, help="Flink SQL jobs (bronze, silv
 dbt_app = typer.Typer(no_args_is_help=True, help="dbt gold marts.")
 env_app = typer.Typer(no_args_is_help=True, help="Configuration (.env).")
 schema_app = typer.Typer(no_args_is_help=True, help="The event schema in the Schema Registry.")
+stream_app = typer.Typer(
+    no_args_is_help=True, help="Streaming mode: long-running bronze + silver Flink jobs."
+)
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(flink_app, name="flink")
 app.add_typer(dbt_app, name="dbt")
 app.add_typer(env_app, name="env")
 app.add_typer(schema_app, name="schema")
+app.add_typer(stream_app, name="stream")
 
 console = Console(stderr=True)
 JsonOut = Annotated[
@@ -384,6 +388,97 @@ def flink_wait(
         f"end offsets {status.end_offsets}"
     )
     _emit(status.to_dict(), json_out, timers={"wait_duration": status.waited_s})
+
+
+# ----------------------------------------------------------------------------- stream
+@stream_app.command("start")
+def stream_start(
+    fresh: bool = typer.Option(
+        False, help="Ignore savepoints/checkpoints: bronze from the stored offsets, silver rebuilt"
+    ),
+    json_out: JsonOut = None,
+) -> None:
+    """Start the streaming bronze and silver jobs (checkpointed, exactly-once), resuming each
+    from its newest savepoint or retained checkpoint."""
+    from lakehouse.flink import streaming
+
+    try:
+        result = streaming.start(get_settings(), fresh=fresh)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    for job, info in result.jobs.items():
+        restored = info.get("restored_from")
+        console.print(
+            f"{job}: {info['action']} ({info['job_id']})"
+            + (f", restored from {restored}" if restored else "")
+        )
+    _emit(result.to_dict(), json_out)
+
+
+@stream_app.command("stop")
+def stream_stop(
+    savepoint: bool = typer.Option(True, help="Stop with a savepoint (else cancel)"),
+    json_out: JsonOut = None,
+) -> None:
+    """Stop the streaming jobs, silver first, each with a savepoint the next start resumes from."""
+    from lakehouse.flink import streaming
+
+    try:
+        result = streaming.stop(get_settings(), savepoint=savepoint)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    for job, info in result.items():
+        console.print(f"{job}: {info['action']}" + (f" -> {info['savepoint']}" if info.get(
+            "savepoint") else ""))  # fmt: skip
+    _emit(result, json_out)
+
+
+@stream_app.command("status")
+def stream_status(json_out: JsonOut = None) -> None:
+    """Job states, checkpoints, Kafka lag of the bronze job, last Iceberg commits."""
+    from lakehouse.flink import streaming
+
+    try:
+        st = streaming.status(get_settings())
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    table = Table(title="streaming jobs")
+    for col in ("job", "state", "job id", "checkpoints", "last checkpoint"):
+        table.add_column(col)
+    for job, info in st.jobs.items():
+        last = info.get("last_checkpoint_ms")
+        table.add_row(
+            job, info["state"], str(info.get("job_id") or "-"),
+            str(info.get("checkpoints_completed") or "-"),
+            time.strftime("%H:%M:%S", time.localtime(last / 1000)) if last else "-",
+        )  # fmt: skip
+    Console().print(table)
+    console.print(f"Kafka lag (messages not yet in a bronze checkpoint): {st.total_lag} {st.lag}")
+    for name, snap in st.last_commit.items():
+        at = snap.get("committed_at_ms")
+        console.print(
+            f"last commit {name}: "
+            + (time.strftime("%H:%M:%S", time.localtime(at / 1000)) if at else "none")
+        )
+    _emit(st.to_dict(), json_out, counters={"kafka_lag": st.total_lag})
+
+
+@stream_app.command("freshness")
+def stream_freshness(
+    since_ms: int | None = typer.Option(None, help="Only rows produced at/after (epoch ms)"),
+    json_out: JsonOut = None,
+) -> None:
+    """Production -> visible in silver, p50/p95/max seconds (Kafka timestamp vs commit)."""
+    from lakehouse.freshness import silver_freshness
+
+    try:
+        fr = silver_freshness(get_settings(), since_ms)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(
+        f"silver freshness over {fr.rows} rows: p50 {fr.p50_s}s, p95 {fr.p95_s}s, max {fr.max_s}s"
+    )
+    _emit(fr.to_dict(), json_out)
 
 
 # ----------------------------------------------------------------------------- dbt

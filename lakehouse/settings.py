@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     flink_rpc_port: int = 6123  # JobManager RPC (native runtime)
     flink_parallelism: int = 2
     flink_job_timeout_s: int = 1800
+    # streaming mode (lakehouse stream start): long-running bronze and silver jobs
+    stream_parallelism: int = 1  # per job; the native TaskManager has 2 slots: one job each
+    stream_checkpoint_interval_s: int = 5  # Iceberg commits on every checkpoint
+    # how long silver remembers a trip_id to drop its resent copies (Flink state TTL)
+    stream_dedup_ttl: str = "7 d"
 
     # --- dbt / gold
     gold_duckdb_path: Path | None = None  # default: <lakehouse_home>/gold/gold.duckdb
@@ -105,6 +110,11 @@ class Settings(BaseSettings):
     @property
     def manifests_dir(self) -> Path:
         return self.lakehouse_home / "manifests"
+
+    @property
+    def streams_dir(self) -> Path:
+        """Checkpoints, savepoints and the state file of the streaming jobs."""
+        return self.lakehouse_home / "streams"
 
     @property
     def logs_dir(self) -> Path:

@@ -22,7 +22,8 @@ KESTRA_INPUTS ?= events=$(EVENTS) mode=$(MODE) seed=$(SEED) days=$(DAYS) anomaly
 DAGSTER_JOB ?= taxi_pipeline
 BENCH_RUNS ?= 1
 
-.PHONY: env up down status ps logs reset clean create-topics schema-register schema-check generate process process-bronze \
+.PHONY: env up down status ps logs reset clean create-topics schema-register schema-check stream-start \
+        stream-stop stream-status generate process process-bronze \
         process-silver dbt-build dbt-test verify pipeline demo benchmark kestra-ui kestra-run \
         dagster-up dagster-ui dagster-run
 
@@ -71,6 +72,15 @@ process-bronze: ## Flink: Kafka -> bronze + dead letter
 
 process-silver: ## Flink: bronze -> silver (+ rejected)
 	$(LH_DOCKER) flink silver
+
+stream-start: ## Streaming mode: start the bronze + silver Flink jobs (resume from savepoint/checkpoint)
+	$(LH_DOCKER) stream start
+
+stream-stop: ## Stop the streaming jobs with a savepoint
+	$(LH_DOCKER) stream stop
+
+stream-status: ## Streaming jobs: state, checkpoints, Kafka lag, last Iceberg commits
+	$(LH_DOCKER) stream status
 
 dbt-build: ## dbt build (seeds, gold models, data + unit tests)
 	$(LH_DOCKER) dbt build

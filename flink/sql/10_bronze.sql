@@ -15,10 +15,12 @@
 --   Valid ones go to bronze.raw_trips (payload + schema id + typed columns + trip_id), invalid
 --   ones to the dead letter (Iceberg table bronze.trips_dead_letter AND the Kafka DLQ topic) with
 --   the payload and the reason. Nothing is dropped.
--- * Incremental and idempotent: the CLI starts at the offsets right after the highest offset per
---   partition already in bronze/dead letter (${startup_options}) and stops at the end offsets seen at
---   start (bounded). A rerun with nothing new reads nothing; a failed run commits nothing
---   (Iceberg commits atomically at the end of a batch job).
+-- * Incremental and idempotent: the CLI starts right after the highest offset per partition that
+--   the table which is behind (bronze or dead letter) holds (${startup_options}), and stops at the
+--   end offsets seen at start (bounded). Each insert keeps only records after its own table's
+--   highest offset (${raw_after} / ${dlq_after}): the two tables commit separately, so a failed
+--   run may have committed one of them; the rerun completes the other and duplicates nothing.
+--   A rerun with nothing new reads nothing.
 -- * Streaming: the same statements run continuously when execution.runtime-mode = streaming and
 --   scan.bounded.mode is dropped (Iceberg then commits on every checkpoint).
 
@@ -143,17 +145,17 @@ BEGIN
          improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
          CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), CURRENT_DATE, schema_id, cbd_congestion_fee
   FROM classified_trips
-  WHERE reason IS NULL;
+  WHERE reason IS NULL AND ${raw_after};
 
   INSERT INTO ${catalog}.${bronze_db}.trips_dead_letter
   SELECT kafka_topic, kafka_partition, kafka_offset, CAST(kafka_timestamp AS TIMESTAMP(6)),
          record_key, payload, reason, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), schema_id
   FROM classified_trips
-  WHERE reason IS NOT NULL;
+  WHERE reason IS NOT NULL AND ${dlq_after};
 
   INSERT INTO kafka_dead_letter
   SELECT kafka_topic, kafka_partition, kafka_offset, record_key, payload, reason, LOCALTIMESTAMP,
          schema_id
   FROM classified_trips
-  WHERE reason IS NOT NULL;
+  WHERE reason IS NOT NULL AND ${dlq_after};
 END;

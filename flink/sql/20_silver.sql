@@ -9,6 +9,16 @@
 -- * Readable by pyiceberg/DuckDB: overwrite replaces data files; no equality deletes (pyiceberg
 --   0.12 cannot read them), so no upsert sink here.
 -- * Late events are ordinary rows: they land in their pickup date's partition.
+-- * Streaming (lakehouse stream start, lakehouse/flink/streaming.py): the same statements with
+--     ${bronze_read_options} = an incremental streaming read of bronze (new snapshots as they
+--                              are committed),
+--     ${dedup_order}         = proc_time: Flink's keep-first deduplication on processing time,
+--                              whose output is insert-only (the first copy of a trip_id is
+--                              emitted, later copies never are), kept in state with a TTL
+--                              (table.exec.state.ttl) and checkpointed (exactly-once),
+--     ${silver_insert}       = INSERT INTO: appends per checkpoint, never equality deletes, so
+--                              pyiceberg and DuckDB read silver while it streams.
+--   The batch run instead orders copies by Kafka partition/offset and overwrites.
 
 SET 'execution.runtime-mode' = '${runtime_mode}';
 SET 'table.local-time-zone' = 'UTC';
@@ -97,8 +107,8 @@ SELECT
   passenger_count, trip_distance, rate_code_id, store_and_fwd_flag, pu_location_id,
   do_location_id, payment_type, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
   improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
-  kafka_partition, kafka_offset, kafka_timestamp, payload, cbd_congestion_fee
-FROM ${catalog}.${bronze_db}.raw_trips
+  kafka_partition, kafka_offset, kafka_timestamp, payload, cbd_congestion_fee${proctime_column}
+FROM ${catalog}.${bronze_db}.raw_trips${bronze_read_options}
 WHERE kafka_topic = '${topic}';
 
 -- Business rules (docs/contracts.md section 1): the first failing rule names the reason.
@@ -118,7 +128,7 @@ SELECT *
 FROM (
   SELECT
     c.*,
-    ROW_NUMBER() OVER (PARTITION BY trip_id ORDER BY kafka_partition, kafka_offset) AS copy_number
+    ROW_NUMBER() OVER (PARTITION BY trip_id ORDER BY ${dedup_order}) AS copy_number
   FROM checked_trips AS c
   WHERE reason IS NULL
 )
@@ -126,7 +136,7 @@ WHERE copy_number = 1;
 
 EXECUTE STATEMENT SET
 BEGIN
-  INSERT OVERWRITE ${catalog}.${silver_db}.trips
+  ${silver_insert} ${catalog}.${silver_db}.trips
   SELECT trip_id, vendor_id, pickup_ts, dropoff_ts, pickup_date, passenger_count, trip_distance,
          rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
          fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,
@@ -134,7 +144,7 @@ BEGIN
          kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), cbd_congestion_fee
   FROM deduplicated_trips;
 
-  INSERT OVERWRITE ${catalog}.${silver_db}.trips_rejected
+  ${silver_insert} ${catalog}.${silver_db}.trips_rejected
   SELECT trip_id, vendor_id, pickup_ts, dropoff_ts, pickup_date, passenger_count, trip_distance,
          rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
          fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,

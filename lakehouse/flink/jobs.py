@@ -82,6 +82,11 @@ def base_params(settings: Settings) -> dict[str, str]:
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "runtime_mode": "batch",
         "event_format": settings.event_format,
+        # silver, batch (streaming.py overrides these for the long-running job)
+        "proctime_column": "",
+        "bronze_read_options": "",
+        "dedup_order": "kafka_partition, kafka_offset",
+        "silver_insert": "INSERT OVERWRITE",
         "schema_registry_url": _quote(settings.schema_registry_url),
     }
 
@@ -101,19 +106,29 @@ class StepResult:
         return asdict(self)
 
 
-def _run_script(settings: Settings, script: Path, params: dict[str, str]) -> list[JobResult]:
+#: session properties of the bounded (batch) jobs
+BATCH_PROPERTIES = {
+    # a bounded job that fails is retried once, then reported (no endless restarts)
+    "restart-strategy.type": "fixed-delay",
+    "restart-strategy.fixed-delay.attempts": "1",
+    "restart-strategy.fixed-delay.delay": "1s",
+}
+
+
+def submit_script(
+    settings: Settings,
+    script: Path,
+    params: dict[str, str],
+    properties: dict[str, str],
+    on_job: Any = None,
+) -> list[str]:
+    """Run the catalog DDL and ``script``'s statements in one SQL Gateway session with
+    ``properties``; returns the ids of the jobs the script submitted. ``on_job(job_id)`` is called
+    as each job is submitted (the batch path waits for it there)."""
     cat.add_missing_columns(settings)  # tables created by an older release get the new columns
     gateway = SqlGateway(settings.flink_gateway_url, settings.flink_rest_url)
-    session = gateway.open_session(
-        {
-            "parallelism.default": str(settings.flink_parallelism),
-            # a bounded job that fails is retried once, then reported (no endless restarts)
-            "restart-strategy.type": "fixed-delay",
-            "restart-strategy.fixed-delay.attempts": "1",
-            "restart-strategy.fixed-delay.delay": "1s",
-        }
-    )
-    jobs: list[JobResult] = []
+    session = gateway.open_session(properties)
+    job_ids: list[str] = []
     try:
         # split first, render after: comments never receive rendered values
         for stmt in split_statements((SQL_DIR / "00_catalog.sql").read_text()):
@@ -122,10 +137,28 @@ def _run_script(settings: Settings, script: Path, params: dict[str, str]) -> lis
         for stmt in split_statements(script.read_text()):
             result = gateway.execute(session, render(stmt, params))
             if result["job_id"]:
-                jobs.append(gateway.wait_for_job(result["job_id"], settings.flink_job_timeout_s))
+                job_ids.append(result["job_id"])
+                if on_job is not None:
+                    on_job(gateway, result["job_id"])
     finally:
         gateway.close_session(session)
         gateway.close()
+    return job_ids
+
+
+def _run_script(settings: Settings, script: Path, params: dict[str, str]) -> list[JobResult]:
+    jobs: list[JobResult] = []
+
+    def wait(gateway: SqlGateway, job_id: str) -> None:
+        jobs.append(gateway.wait_for_job(job_id, settings.flink_job_timeout_s))
+
+    submit_script(
+        settings,
+        script,
+        params,
+        {"parallelism.default": str(settings.flink_parallelism), **BATCH_PROPERTIES},
+        on_job=wait,
+    )
     return jobs
 
 
@@ -133,30 +166,79 @@ def _offset_spec(offsets: dict[int, int]) -> str:
     return ";".join(f"partition:{p},offset:{o}" for p, o in sorted(offsets.items()))
 
 
-def plan_bronze(settings: Settings) -> tuple[dict[int, int], dict[int, int]]:
-    """Start/stop offsets per partition: after what bronze + dead letter already hold, up to the
-    current end of the topic."""
+@dataclass
+class BronzePlan:
+    """Where a bronze run starts and stops, per partition.
+
+    bronze.raw_trips and bronze.trips_dead_letter are two Iceberg tables, each committed on its
+    own: a failed run can leave one committed and not the other (in batch mode a failed region
+    is retried on its own, and each sink commits when its input ends). So each table has its
+    own high-water mark (``*_done``: highest offset it holds per partition), the Kafka read
+    starts after the lower one, and each insert keeps only the records after its own table's
+    mark: a rerun completes whichever table is behind and duplicates nothing in the other.
+    """
+
+    start: dict[int, int]
+    stop: dict[int, int]
+    raw_done: dict[int, int]
+    dlq_done: dict[int, int]
+
+    @property
+    def new_messages(self) -> int:
+        return sum(max(0, self.stop[p] - self.start[p]) for p in self.stop)
+
+
+def _after(done: dict[int, int]) -> str:
+    """SQL predicate: the record is after ``done`` (highest stored offset) of its partition."""
+    if not done:
+        return "TRUE"
+    cases = " ".join(f"WHEN {p} THEN {o}" for p, o in sorted(done.items()))
+    return f"kafka_offset > CASE kafka_partition {cases} ELSE -1 END"
+
+
+def plan_bronze(settings: Settings) -> BronzePlan:
+    """Start/stop offsets per partition: after what the table that is behind (bronze or dead
+    letter) already holds, up to the current end of the topic."""
     catalog = cat.load_catalog(settings)
     ns = settings.bronze_namespace
-    done = cat.max_offsets(
-        [
-            cat.load_table(catalog, f"{ns}.raw_trips"),
-            cat.load_table(catalog, f"{ns}.trips_dead_letter"),
-        ],
-        settings.topic_raw,
+    raw_done = cat.max_offsets([cat.load_table(catalog, f"{ns}.raw_trips")], settings.topic_raw)
+    dlq_done = cat.max_offsets(
+        [cat.load_table(catalog, f"{ns}.trips_dead_letter")], settings.topic_raw
     )
     marks = topics.watermarks(settings, settings.topic_raw)
-    start = {p: max(low, done.get(p, -1) + 1) for p, (low, _high) in marks.items()}
+    start = {
+        p: max(low, min(raw_done.get(p, -1), dlq_done.get(p, -1)) + 1)
+        for p, (low, _high) in marks.items()
+    }
     stop = {p: high for p, (_low, high) in marks.items()}
-    return start, stop
+    return BronzePlan(start, stop, raw_done, dlq_done)
+
+
+def bronze_params(settings: Settings, plan: BronzePlan, bounded: bool) -> dict[str, str]:
+    params = base_params(settings)
+    options = [
+        "'scan.startup.mode' = 'specific-offsets'",
+        f"'scan.startup.specific-offsets' = '{_offset_spec(plan.start)}'",
+    ]
+    if bounded:
+        options += [
+            "'scan.bounded.mode' = 'specific-offsets'",
+            f"'scan.bounded.specific-offsets' = '{_offset_spec(plan.stop)}'",
+        ]
+    params["startup_options"] = ",\n  ".join(options)
+    params["raw_after"] = _after(plan.raw_done)
+    params["dlq_after"] = _after(plan.dlq_done)
+    return params
 
 
 def run_bronze(settings: Settings) -> StepResult:
     t0 = time.monotonic()
-    start, stop = plan_bronze(settings)
-    new = sum(max(0, stop[p] - start[p]) for p in stop)
-    params = base_params(settings)
-    result = StepResult(step="bronze", offsets={"start": start, "stop": stop, "new_messages": new})
+    plan = plan_bronze(settings)
+    new = plan.new_messages
+    params = bronze_params(settings, plan, bounded=True)
+    result = StepResult(
+        step="bronze", offsets={"start": plan.start, "stop": plan.stop, "new_messages": new}
+    )
     script = SQL_DIR / "10_bronze.sql"
     if new == 0:
         # create the tables (idempotent DDL) but submit no job: nothing to read
@@ -172,12 +254,6 @@ def run_bronze(settings: Settings) -> StepResult:
         _run_script(settings, tmp, params)
         result.skipped, result.reason = True, "no new messages since the last bronze run"
     else:
-        params["startup_options"] = (
-            "'scan.startup.mode' = 'specific-offsets',\n"
-            f"  'scan.startup.specific-offsets' = '{_offset_spec(start)}',\n"
-            "  'scan.bounded.mode' = 'specific-offsets',\n"
-            f"  'scan.bounded.specific-offsets' = '{_offset_spec(stop)}'"
-        )
         result.job = _last_job(_run_script(settings, script, params))
     _describe_tables(
         result,

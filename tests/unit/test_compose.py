@@ -355,7 +355,8 @@ def test_in_network_settings(model: dict) -> None:
 
 # ----------------------------------------------------------------------------- make/docker.mk
 NATIVE_STEP_TARGETS = ["up", "down", "clean", "status", "ps", "logs", "reset", "create-topics",
-                       "schema-register", "schema-check",
+                       "schema-register", "schema-check", "stream-start", "stream-stop",
+                       "stream-status",
                        "generate", "process", "process-bronze", "process-silver", "dbt-build",
                        "dbt-test", "verify", "pipeline", "demo"]  # fmt: skip
 DOCKER_ONLY_TARGETS = ["benchmark", "kestra-ui", "kestra-run", "dagster-up", "dagster-ui",

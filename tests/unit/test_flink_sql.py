@@ -1,0 +1,77 @@
+"""The SQL the jobs submit, rendered for batch and streaming (pure logic, no engine; the engines
+run it in tests/integration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakehouse.flink.jobs import (
+    SQL_DIR,
+    BronzePlan,
+    _after,
+    base_params,
+    bronze_params,
+    render,
+    split_statements,
+)
+from lakehouse.flink.streaming import _params, stream_properties
+from lakehouse.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(lakehouse_home=tmp_path, event_format="avro")
+
+
+def _rendered(script: str, params: dict[str, str]) -> list[str]:
+    return [render(s, params) for s in split_statements((SQL_DIR / script).read_text())]
+
+
+def test_after_predicate_per_partition() -> None:
+    assert _after({}) == "TRUE"
+    assert _after({1: 40, 0: 7}) == (
+        "kafka_offset > CASE kafka_partition WHEN 0 THEN 7 WHEN 1 THEN 40 ELSE -1 END"
+    )
+
+
+def test_bronze_plan_starts_after_the_table_that_is_behind(settings: Settings) -> None:
+    plan = BronzePlan(start={0: 5, 1: 0}, stop={0: 9, 1: 3}, raw_done={0: 8}, dlq_done={0: 4})
+    assert plan.new_messages == 7
+    params = bronze_params(settings, plan, bounded=True)
+    sql = "\n".join(_rendered("10_bronze.sql", params))
+    assert "'scan.startup.specific-offsets' = 'partition:0,offset:5;partition:1,offset:0'" in sql
+    assert "'scan.bounded.specific-offsets' = 'partition:0,offset:9;partition:1,offset:3'" in sql
+    assert "WHERE reason IS NULL AND kafka_offset > CASE kafka_partition WHEN 0 THEN 8" in sql
+    assert sql.count("WHERE reason IS NOT NULL AND kafka_offset > CASE kafka_partition WHEN 0 "
+                     "THEN 4 ELSE -1 END") == 2  # fmt: skip
+    assert "decode_taxi_event(k.payload, 'avro', 'http://localhost:8085/apis/ccompat/v7')" in sql
+    streaming = bronze_params(settings, plan, bounded=False)
+    assert "scan.bounded" not in "\n".join(_rendered("10_bronze.sql", streaming))
+
+
+def test_silver_batch_overwrites_and_streaming_appends(settings: Settings) -> None:
+    batch = "\n".join(_rendered("20_silver.sql", base_params(settings)))
+    assert "INSERT OVERWRITE lakehouse.silver.trips" in batch
+    assert "ORDER BY kafka_partition, kafka_offset" in batch
+    assert "PROCTIME()" not in batch
+    stream = "\n".join(_rendered("20_silver.sql", _params(settings, "silver")))
+    assert "SET 'execution.runtime-mode' = 'streaming'" in stream
+    assert "INSERT INTO lakehouse.silver.trips" in stream and "OVERWRITE" not in stream
+    assert "PROCTIME() AS proc_time" in stream and "ORDER BY proc_time" in stream
+    assert "'streaming'='true'" in stream
+
+
+def test_stream_properties_checkpoint_exactly_once_and_resume(settings: Settings) -> None:
+    fresh = stream_properties(settings, "silver", None)
+    assert fresh["execution.checkpointing.mode"] == "EXACTLY_ONCE"
+    assert fresh["execution.checkpointing.interval"] == "5s"
+    assert fresh["execution.checkpointing.externalized-checkpoint-retention"] == (
+        "RETAIN_ON_CANCELLATION"
+    )
+    assert fresh["table.exec.state.ttl"] == "7 d"
+    assert fresh["execution.checkpointing.dir"].endswith("/streams/silver/checkpoints")
+    assert "execution.state-recovery.path" not in fresh
+    resumed = stream_properties(settings, "silver", "/x/savepoint-1")
+    assert resumed["execution.state-recovery.path"] == "/x/savepoint-1"
