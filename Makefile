@@ -18,7 +18,7 @@ include make/defaults.mk
 
 
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
-        stream-start stream-stop stream-status \
+        stream-start stream-stop stream-status maintain \
         process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
         test-integration test-udf validate-kestra validate-compose lint format benchmark-native \
         benchmark-streaming
@@ -86,6 +86,9 @@ stream-stop: ## Stop the streaming jobs with a savepoint
 stream-status: ## Streaming jobs: state, checkpoints, Kafka lag, last Iceberg commits
 	@$(LH) stream status
 
+maintain: ## Iceberg maintenance: compact small files, expire snapshots, delete orphans (Java, Iceberg APIs)
+	@$(LH) maintain
+
 dbt-build: ## dbt build (seeds, gold models, data + unit tests)
 	@$(LH) dbt build
 
@@ -137,8 +140,9 @@ validate-kestra: ## Parse and validate the Kestra flow with Kestra 2.0's own cod
 validate-compose: ## Load docker-compose.yml with compose-go (the library of `docker compose`)
 	@$(VENV)/bin/pytest -q tests/unit/test_compose.py
 
-test-udf: ## Java unit tests of the Flink UDF (flink/udf)
+test-udf: ## Java unit tests of the Flink UDF (flink/udf) and the Iceberg maintenance tool
 	@mvn -q -B -f flink/udf/pom.xml test
+	@mvn -q -B -f flink/maintenance/pom.xml test
 
 test: bootstrap lint test-udf ## Everything CI runs: install, lint, unit + integration tests
 	@$(VENV)/bin/pytest -q tests

@@ -435,7 +435,7 @@ def stream_stop(
 
 @stream_app.command("status")
 def stream_status(json_out: JsonOut = None) -> None:
-    """Job states, checkpoints, Kafka lag of the bronze job, last Iceberg commits."""
+    """Job states, checkpoints, lag (messages not yet in bronze), last Iceberg commits."""
     from lakehouse.flink import streaming
 
     try:
@@ -453,7 +453,7 @@ def stream_status(json_out: JsonOut = None) -> None:
             time.strftime("%H:%M:%S", time.localtime(last / 1000)) if last else "-",
         )  # fmt: skip
     Console().print(table)
-    console.print(f"Kafka lag (messages not yet in a bronze checkpoint): {st.total_lag} {st.lag}")
+    console.print(f"lag (messages not yet committed to bronze): {st.total_lag} {st.lag}")
     for name, snap in st.last_commit.items():
         at = snap.get("committed_at_ms")
         console.print(
@@ -479,6 +479,51 @@ def stream_freshness(
         f"silver freshness over {fr.rows} rows: p50 {fr.p50_s}s, p95 {fr.p95_s}s, max {fr.max_s}s"
     )
     _emit(fr.to_dict(), json_out)
+
+
+# ----------------------------------------------------------------------------- maintain
+@app.command()
+def maintain(
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", "-t", help="ns.table (repeatable; default: bronze + silver)"),
+    ] = None,
+    compact: bool = typer.Option(True, help="Compact small data files"),
+    expire: bool = typer.Option(True, help="Expire old snapshots (MAINTENANCE_* settings)"),
+    orphans: bool = typer.Option(True, help="Delete orphan files older than the orphan age"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report only; commit/delete nothing"),
+    json_out: JsonOut = None,
+) -> None:
+    """Iceberg maintenance with Iceberg's own APIs: compaction, snapshot expiry, orphan cleanup."""
+    from lakehouse.maintenance import run_maintenance
+
+    try:
+        result = run_maintenance(
+            get_settings(), table, compact=compact, expire=expire, orphans=orphans,
+            dry_run=dry_run,
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    for t in result.tables:
+        comp = t.get("compaction") or {}
+        console.print(
+            f"{t['table']}: data files {t.get('data_files_before')} -> {t.get('data_files_after')}"
+            f" (rewrote {comp.get('rewritten_data_files', 0)}), snapshots "
+            f"{t.get('snapshots_before')} -> {t.get('snapshots_after')}, orphans deleted "
+            f"{t.get('orphan_files_deleted')}"
+        )
+    _emit(
+        result.to_dict(),
+        json_out,
+        counters={
+            "files_rewritten": sum(
+                (t.get("compaction") or {}).get("rewritten_data_files", 0) for t in result.tables
+            ),
+            "snapshots_expired": sum(t.get("expired_snapshots") or 0 for t in result.tables),
+            "orphans_deleted": sum(t.get("orphan_files_deleted") or 0 for t in result.tables),
+        },
+        timers={"maintenance_duration": result.seconds},
+    )
 
 
 # ----------------------------------------------------------------------------- dbt

@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     # how long silver remembers a trip_id to drop its resent copies (Flink state TTL)
     stream_dedup_ttl: str = "7 d"
 
+    # --- Iceberg maintenance (lakehouse maintain; flink/maintenance)
+    maintenance_target_file_mb: int = 128  # compaction output size
+    maintenance_min_input_files: int = 5  # compact a partition from this many small files
+    maintenance_snapshot_retention_h: float = 24.0  # expire snapshots older than this ...
+    maintenance_retain_last: int = 5  # ... but keep at least this many
+    # orphan files must be older than this to be deleted: a restarted streaming job may still
+    # commit files written before its failure (days, not minutes)
+    maintenance_orphan_age_h: float = 72.0
+    # the Java that runs it (17+, the Flink jars' runtime); empty = `java` on PATH
+    maintenance_java: str = ""
+
     # --- dbt / gold
     gold_duckdb_path: Path | None = None  # default: <lakehouse_home>/gold/gold.duckdb
     # Point at the official TLC taxi_zone_lookup.csv (local path) to replace the shipped zones.

@@ -114,6 +114,20 @@ if [ ! -f "$FLINK_HOME/.udf-$UDF_HASH" ]; then
   touch "$FLINK_HOME/.udf-$UDF_HASH"
 fi
 
+# Iceberg table maintenance (flink/maintenance): compaction, snapshot expiry, orphan cleanup with
+# Iceberg's own APIs; runs as `java -cp "$FLINK_HOME/lib/*:<jar>"` (lakehouse maintain)
+MAINT_HASH="$(cat "$REPO/flink/maintenance/pom.xml" $(find "$REPO/flink/maintenance/src/main" -type f | sort) | sha256sum | cut -c1-16)"
+if [ ! -f "$FLINK_HOME/.maintenance-$MAINT_HASH" ]; then
+  log "building the Iceberg maintenance jar (flink/maintenance)"
+  BUILD="$CACHE/maintenance-build"
+  rm -rf "$BUILD"; mkdir -p "$BUILD"
+  cp -r "$REPO/flink/maintenance/pom.xml" "$REPO/flink/maintenance/src" "$BUILD/"
+  mvn -q -B -f "$BUILD/pom.xml" package -DskipTests
+  cp "$BUILD/target/taxi-iceberg-maintenance.jar" "$FLINK_HOME/opt/"
+  rm -f "$FLINK_HOME"/.maintenance-*
+  touch "$FLINK_HOME/.maintenance-$MAINT_HASH"
+fi
+
 # ---------------------------------------------------------------- Kafka broker
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 KSTAMP="$KAFKA_HOME/.jars-$(sha256sum "$REPO/kafka/pom.xml" | cut -c1-16)"

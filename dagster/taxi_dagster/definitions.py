@@ -26,6 +26,7 @@ from .assets import (
     silver_snapshot_freshness,
     verification,
 )
+from .maintenance import iceberg_maintenance, iceberg_maintenance_nightly
 from .project import dbt_project, prepare_manifest
 from .resources import LakehouseDbtCliResource, LakehouseResource
 
@@ -76,8 +77,8 @@ def build_definitions(lakehouse: LakehouseResource | None = None) -> Definitions
     return Definitions(
         assets=[kafka_topics, raw_trip_events, bronze_trips, silver, gold_dbt, verification],
         asset_checks=[silver_snapshot_freshness],
-        jobs=[taxi_pipeline],
-        schedules=[taxi_pipeline_hourly],
+        jobs=[taxi_pipeline, iceberg_maintenance],
+        schedules=[taxi_pipeline_hourly, iceberg_maintenance_nightly],
         resources={"lakehouse": lakehouse, "dbt": dbt},
     )
 

@@ -3,6 +3,7 @@ through the SQL Gateway, wait for the jobs, and report what they did."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -196,15 +197,40 @@ def _after(done: dict[int, int]) -> str:
     return f"kafka_offset > CASE kafka_partition {cases} ELSE -1 END"
 
 
+def _done_property(topic: str) -> str:
+    return f"lakehouse.bronze.processed-offsets.{topic}"
+
+
+def _done_marks(table: Any, topic: str) -> dict[int, int]:
+    """The per-partition offsets a finished bronze run recorded on the table (see run_bronze)."""
+    if table is None:
+        return {}
+    raw = table.properties.get(_done_property(topic))
+    return {int(p): int(o) for p, o in json.loads(raw).items()} if raw else {}
+
+
+def _merge_max(*marks: dict[int, int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for m in marks:
+        for p, o in m.items():
+            out[p] = max(out.get(p, -1), o)
+    return out
+
+
 def plan_bronze(settings: Settings) -> BronzePlan:
     """Start/stop offsets per partition: after what the table that is behind (bronze or dead
-    letter) already holds, up to the current end of the topic."""
+    letter) already holds, up to the current end of the topic.
+
+    A table's mark is the highest offset it holds, or what the last *finished* run recorded on it
+    (a run reads every record up to its stop offsets: the dead letter is complete through them
+    even where its last row is far earlier), whichever is higher."""
     catalog = cat.load_catalog(settings)
     ns = settings.bronze_namespace
-    raw_done = cat.max_offsets([cat.load_table(catalog, f"{ns}.raw_trips")], settings.topic_raw)
-    dlq_done = cat.max_offsets(
-        [cat.load_table(catalog, f"{ns}.trips_dead_letter")], settings.topic_raw
-    )
+    topic = settings.topic_raw
+    raw = cat.load_table(catalog, f"{ns}.raw_trips")
+    dlq = cat.load_table(catalog, f"{ns}.trips_dead_letter")
+    raw_done = _merge_max(cat.max_offsets([raw], topic), _done_marks(raw, topic))
+    dlq_done = _merge_max(cat.max_offsets([dlq], topic), _done_marks(dlq, topic))
     marks = topics.watermarks(settings, settings.topic_raw)
     start = {
         p: max(low, min(raw_done.get(p, -1), dlq_done.get(p, -1)) + 1)
@@ -255,6 +281,7 @@ def run_bronze(settings: Settings) -> StepResult:
         result.skipped, result.reason = True, "no new messages since the last bronze run"
     else:
         result.job = _last_job(_run_script(settings, script, params))
+        _record_done(settings, plan)
     _describe_tables(
         result,
         settings,
@@ -263,6 +290,22 @@ def run_bronze(settings: Settings) -> StepResult:
     )
     result.seconds = round(time.monotonic() - t0, 3)
     return result
+
+
+def _record_done(settings: Settings, plan: BronzePlan) -> None:
+    """After a finished run (both tables committed): record its stop offsets on both tables, so
+    the next plan starts there even for the table whose last row is earlier."""
+    catalog = cat.load_catalog(settings)
+    ns = settings.bronze_namespace
+    key = _done_property(settings.topic_raw)
+    reached = {p: o - 1 for p, o in plan.stop.items() if o > 0}
+    for name in ("raw_trips", "trips_dead_letter"):
+        table = cat.load_table(catalog, f"{ns}.{name}")
+        if table is None:
+            continue
+        marks = _merge_max(_done_marks(table, settings.topic_raw), reached)
+        with table.transaction() as tx:
+            tx.set_properties({key: json.dumps({str(p): o for p, o in sorted(marks.items())})})
 
 
 def run_silver(settings: Settings) -> StepResult:

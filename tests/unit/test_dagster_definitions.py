@@ -35,6 +35,10 @@ def test_definitions_load_with_job_schedule_and_resources() -> None:
     schedule = defs.resolve_schedule_def("taxi_pipeline_hourly")
     assert schedule.default_status == DefaultScheduleStatus.STOPPED
     assert schedule.job_name == JOB_NAME
+    nightly = defs.resolve_schedule_def("iceberg_maintenance_nightly")
+    assert nightly.default_status == DefaultScheduleStatus.STOPPED
+    assert nightly.job_name == "iceberg_maintenance"
+    assert defs.resolve_job_def("iceberg_maintenance").tags["taxi-lakehouse/writer"] == "gold"
     assert set(defs.resources) >= {"lakehouse", "dbt"}
 
 
