@@ -40,27 +40,13 @@ class MaintenanceResult:
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
     """The Iceberg catalog as the Java JdbcCatalog wants it (the Flink catalog DDL's options)."""
-    props = {
+    return {
         "catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
         "uri": settings.jdbc_catalog_uri,
         "jdbc.schema-version": "V1",
         "warehouse": settings.warehouse_uri,
+        **settings.java_catalog_options(),
     }
-    if settings.catalog_backend == "postgres":
-        props["jdbc.user"] = settings.postgres_user
-        props["jdbc.password"] = settings.postgres_password.get_secret_value()
-    if settings.warehouse_is_s3:
-        props.update(
-            {
-                "io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
-                "s3.endpoint": settings.s3_endpoint,
-                "s3.path-style-access": "true",
-                "s3.access-key-id": settings.s3_access_key.get_secret_value(),
-                "s3.secret-access-key": settings.s3_secret_key.get_secret_value(),
-                "client.region": settings.s3_region,
-            }
-        )
-    return props
 
 
 def _escape(value: str) -> str:

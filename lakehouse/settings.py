@@ -152,6 +152,26 @@ class Settings(BaseSettings):
             f"{self.catalog_postgres_db}"
         )
 
+    def java_catalog_options(self) -> dict[str, str]:
+        """Options of Iceberg's Java JdbcCatalog beyond uri and warehouse: database credentials
+        and the S3 FileIO (the Flink catalog DDL and the maintenance tool both use them)."""
+        options: dict[str, str] = {}
+        if self.catalog_backend == "postgres":
+            options["jdbc.user"] = self.postgres_user
+            options["jdbc.password"] = self.postgres_password.get_secret_value()
+        if self.warehouse_is_s3:
+            options.update(
+                {
+                    "io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+                    "s3.endpoint": self.s3_endpoint,
+                    "s3.path-style-access": "true",
+                    "s3.access-key-id": self.s3_access_key.get_secret_value(),
+                    "s3.secret-access-key": self.s3_secret_key.get_secret_value(),
+                    "client.region": self.s3_region,
+                }
+            )
+        return options
+
     def pyiceberg_properties(self) -> dict[str, str]:
         """Properties for pyiceberg.catalog.load_catalog / SqlCatalog (also used by dbt)."""
         props = {

@@ -55,21 +55,7 @@ def _quote(value: str) -> str:
 
 
 def base_params(settings: Settings) -> dict[str, str]:
-    options: dict[str, str] = {}
-    if settings.catalog_backend == "postgres":
-        options["jdbc.user"] = settings.postgres_user
-        options["jdbc.password"] = settings.postgres_password.get_secret_value()
-    if settings.warehouse_is_s3:
-        options.update(
-            {
-                "io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
-                "s3.endpoint": settings.s3_endpoint,
-                "s3.path-style-access": "true",
-                "s3.access-key-id": settings.s3_access_key.get_secret_value(),
-                "s3.secret-access-key": settings.s3_secret_key.get_secret_value(),
-                "client.region": settings.s3_region,
-            }
-        )
+    options = settings.java_catalog_options()
     catalog_options = "".join(f",\n  '{k}' = '{_quote(v)}'" for k, v in options.items())
     return {
         "catalog": settings.iceberg_catalog_name,

@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pyarrow.compute as pc
 import pytest
-from taxi_generator.anomalies import AnomalyRates
 from taxi_generator.manifest import Manifest
 from taxi_generator.producer import run_generator
 
@@ -34,18 +33,10 @@ from lakehouse.settings import Settings
 from lakehouse.verify import VerificationError, VerifyReport, run_verify
 
 from .conftest import TEST_HOME, make_settings
+from .test_pipeline_native import ANOMALIES
 
 pytestmark = pytest.mark.integration
 
-ANOMALIES = AnomalyRates(
-    duplicate=0.03,
-    malformed_json=0.01,
-    missing_field=0.01,
-    wrong_type=0.01,
-    negative_amount=0.01,
-    dropoff_before_pickup=0.01,
-    late=0.02,
-)
 CATCH_UP_TIMEOUT_S = 240
 
 
