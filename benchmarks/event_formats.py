@@ -16,15 +16,13 @@ SCHEMA_REGISTRY_URL). The benchmark topics are deleted afterwards.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
+from run import append_results  # benchmarks/run.py: one results format
 from taxi_generator.encoding import avro_encoder, json_encoder
 from taxi_generator.producer import run_generator
 from taxi_generator.stream import EventStream
@@ -144,20 +142,7 @@ def main() -> None:
         f"{a['generator_events_per_s'] / j['generator_events_per_s']:.0%} of the speed"
     )
     if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        with args.json_out.open("a") as out:
-            out.write(
-                json.dumps(
-                    {
-                        "benchmark": "event_formats",
-                        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                        "machine": {"cpus": os.cpu_count(),
-                                    "python": platform.python_version()},
-                        "runs": rows,
-                    }
-                )
-                + "\n"
-            )  # fmt: skip
+        append_results(args.json_out, "event_formats", rows)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,20 @@ def environment() -> dict[str, Any]:
     }
 
 
+def append_results(path: Path, benchmark: str, runs: list[dict[str, Any]]) -> None:
+    """One JSON line per benchmark invocation: its runs, when, where (environment()), how."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": benchmark,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python " + " ".join(sys.argv),
+        "environment": environment(),
+        "runs": runs,
+    }
+    with path.open("a") as out:
+        out.write(json.dumps(record) + "\n")
+
+
 # ----------------------------------------------------------------------------- one run
 def run_once(
     size: int, rep: int, orchestrator: str, cold: bool, anomaly_rate: float

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import os
-import platform
 import threading
 import time
 from datetime import UTC, datetime
@@ -27,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from run import append_results  # benchmarks/run.py: one results format
 from taxi_generator.producer import run_generator
 
 from lakehouse import topics
@@ -114,19 +112,7 @@ def main() -> None:
         + (f"{max(sustained):,.0f} events/s (acked)" if sustained else "none")
     )
     if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        with args.json_out.open("a") as out:
-            out.write(
-                json.dumps(
-                    {
-                        "benchmark": "streaming",
-                        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                        "runs": rows,
-                    }
-                )
-                + "\n"
-            )
+        append_results(args.json_out, "streaming", rows)
 
 
 if __name__ == "__main__":

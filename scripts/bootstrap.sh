@@ -101,32 +101,26 @@ if [ ! -f "$JARS_STAMP" ]; then
   touch "$JARS_STAMP"
 fi
 
-# our UDF (flink/udf): one JSON parse per record for validation + typing
-UDF_HASH="$(cat "$REPO/flink/udf/pom.xml" $(find "$REPO/flink/udf/src/main" -type f | sort) | sha256sum | cut -c1-16)"
-if [ ! -f "$FLINK_HOME/.udf-$UDF_HASH" ]; then
-  log "building the Flink UDF jar (flink/udf)"
-  BUILD="$CACHE/udf-build"
-  rm -rf "$BUILD"; mkdir -p "$BUILD"
-  cp -r "$REPO/flink/udf/pom.xml" "$REPO/flink/udf/src" "$BUILD/"
-  mvn -q -B -f "$BUILD/pom.xml" package -DskipTests
-  cp "$BUILD/target/taxi-flink-udf.jar" "$FLINK_HOME/lib/"
-  rm -f "$FLINK_HOME"/.udf-*
-  touch "$FLINK_HOME/.udf-$UDF_HASH"
-fi
-
+# build_jar NAME JAR DEST: build one of our Maven modules (flink/NAME) into $FLINK_HOME/DEST,
+# again only when its pom or main sources changed (stamp = their hash)
+build_jar() {
+  local name="$1" jar="$2" dest="$3" hash build
+  hash="$(cat "$REPO/flink/$name/pom.xml" $(find "$REPO/flink/$name/src/main" -type f | sort) | sha256sum | cut -c1-16)"
+  [ -f "$FLINK_HOME/.$name-$hash" ] && return 0
+  log "building $jar (flink/$name)"
+  build="$CACHE/$name-build"
+  rm -rf "$build"; mkdir -p "$build"
+  cp -r "$REPO/flink/$name/pom.xml" "$REPO/flink/$name/src" "$build/"
+  mvn -q -B -f "$build/pom.xml" package -DskipTests
+  cp "$build/target/$jar" "$FLINK_HOME/$dest/"
+  rm -f "$FLINK_HOME/.$name-"*
+  touch "$FLINK_HOME/.$name-$hash"
+}
+# our UDFs (flink/udf): decode + one JSON parse per record for validation and typing
+build_jar udf taxi-flink-udf.jar lib
 # Iceberg table maintenance (flink/maintenance): compaction, snapshot expiry, orphan cleanup with
 # Iceberg's own APIs; runs as `java -cp "$FLINK_HOME/lib/*:<jar>"` (lakehouse maintain)
-MAINT_HASH="$(cat "$REPO/flink/maintenance/pom.xml" $(find "$REPO/flink/maintenance/src/main" -type f | sort) | sha256sum | cut -c1-16)"
-if [ ! -f "$FLINK_HOME/.maintenance-$MAINT_HASH" ]; then
-  log "building the Iceberg maintenance jar (flink/maintenance)"
-  BUILD="$CACHE/maintenance-build"
-  rm -rf "$BUILD"; mkdir -p "$BUILD"
-  cp -r "$REPO/flink/maintenance/pom.xml" "$REPO/flink/maintenance/src" "$BUILD/"
-  mvn -q -B -f "$BUILD/pom.xml" package -DskipTests
-  cp "$BUILD/target/taxi-iceberg-maintenance.jar" "$FLINK_HOME/opt/"
-  rm -f "$FLINK_HOME"/.maintenance-*
-  touch "$FLINK_HOME/.maintenance-$MAINT_HASH"
-fi
+build_jar maintenance taxi-iceberg-maintenance.jar opt
 
 # ---------------------------------------------------------------- Kafka broker
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"

@@ -328,6 +328,20 @@ def test_flink_image_reads_the_one_jar_list() -> None:
             assert version not in dockerfile, f"{version} is repeated in flink/Dockerfile"
 
 
+def test_every_image_with_flink_jars_uses_the_pom_flink_version() -> None:
+    """flink/Dockerfile, and the tools and Kestra images (Flink's lib/ for lakehouse maintain),
+    take Flink's distribution from the same release as flink/jars/pom.xml."""
+    pom = (REPO / "flink" / "jars" / "pom.xml").read_text()
+    flink_version = re.search(r"<flink.version>(.+?)</flink.version>", pom).group(1)
+    dockerfiles = [REPO / "flink" / "Dockerfile", REPO / "docker" / "tools.Dockerfile",
+                   REPO / "kestra" / "Dockerfile"]  # fmt: skip
+    for dockerfile in dockerfiles:
+        text = dockerfile.read_text()
+        bases = re.findall(r"^FROM flink:(\S+)", text, re.M)
+        assert bases == [f"{flink_version}-java17"], f"{dockerfile}: FROM flink:{bases}"
+        assert "COPY flink/jars/pom.xml" in text and "COPY flink/maintenance/src" in text
+
+
 def test_kafka_and_minio_versions_match_the_native_runtime(model: dict) -> None:
     kafka_pom = (REPO / "kafka" / "pom.xml").read_text()
     kafka_version = re.search(r"<kafka.version>(.+?)</kafka.version>", kafka_pom).group(1)
