@@ -73,7 +73,11 @@ def max_offsets(tables: list[Table | None], topic: str) -> dict[int, int]:
 #: created before, so a Flink INSERT's column list matches old and new tables alike.
 ADDED_COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("bronze_namespace", "raw_trips"): (("schema_id", "int"), ("cbd_congestion_fee", "decimal")),
-    ("bronze_namespace", "trips_dead_letter"): (("schema_id", "int"),),
+    ("bronze_namespace", "trips_dead_letter"): (
+        ("schema_id", "int"),
+        ("value_bytes", "binary"),
+        ("key_bytes", "binary"),
+    ),
     ("silver_namespace", "trips"): (("cbd_congestion_fee", "decimal"),),
     ("silver_namespace", "trips_rejected"): (("cbd_congestion_fee", "decimal"),),
 }
@@ -82,9 +86,9 @@ ADDED_COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
 def add_missing_columns(settings: Settings) -> list[str]:
     """Iceberg schema evolution of existing tables (metadata only, no rewrite); returns what
     was added as ``table.column``."""
-    from pyiceberg.types import DecimalType, IntegerType
+    from pyiceberg.types import BinaryType, DecimalType, IntegerType
 
-    types = {"int": IntegerType(), "decimal": DecimalType(10, 2)}
+    types = {"int": IntegerType(), "decimal": DecimalType(10, 2), "binary": BinaryType()}
     catalog = load_catalog(settings)
     added: list[str] = []
     for (ns_setting, name), columns in ADDED_COLUMNS.items():

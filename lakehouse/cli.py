@@ -36,6 +36,11 @@ app.add_typer(dbt_app, name="dbt")
 app.add_typer(env_app, name="env")
 app.add_typer(schema_app, name="schema")
 app.add_typer(stream_app, name="stream")
+deadletter_app = typer.Typer(
+    no_args_is_help=True,
+    help="Dead letters (bronze) and rejected rows (silver): counts, records, re-publishing.",
+)
+app.add_typer(deadletter_app, name="deadletter")
 
 console = Console(stderr=True)
 JsonOut = Annotated[
@@ -589,6 +594,101 @@ def _print_checks(report: Any) -> None:
             c.rule,
         )
     Console(stderr=True).print(table)
+
+
+# ----------------------------------------------------------------------------- dead letters
+@deadletter_app.command("list")
+def deadletter_list(json_out: JsonOut = None) -> None:
+    """Rows per reason: bronze's dead letter and silver's rejected rows."""
+    from lakehouse import deadletter
+
+    try:
+        counts = deadletter.summary(get_settings())
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    out = Console()
+    for title, key in (("bronze dead letter", "dead_letter"), ("silver rejected", "rejected")):
+        table = Table(title=title)
+        table.add_column("reason")
+        table.add_column("rows", justify="right")
+        for reason, n in counts[key].items():
+            table.add_row(reason, str(n))
+        table.add_row("[bold]total[/]", f"[bold]{sum(counts[key].values())}[/]")
+        out.print(table)
+    out.print(
+        "show records: lakehouse deadletter show --reason <reason>; correct and re-publish: "
+        "lakehouse deadletter export --out FILE, edit 'value', lakehouse deadletter republish FILE"
+    )
+    _emit(counts, json_out)
+
+
+@deadletter_app.command("show")
+def deadletter_show(
+    reason: str | None = typer.Option(None, help="A reason or reason class (e.g. out_of_range)"),
+    limit: int = typer.Option(10, help="Records to show (0 = all)"),
+    width: int = typer.Option(200, help="Characters of each value to show"),
+) -> None:
+    """Show dead letters: source, reason, size and value (text, or hex when it is not UTF-8)."""
+    from lakehouse import deadletter
+
+    try:
+        rows = deadletter.records(get_settings(), reason=reason, limit=limit)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    if not rows:
+        console.print("no dead letters" + (f" with reason {reason}" if reason else ""))
+        return
+    for r in rows:
+        size = len(r.value) if r.value is not None else 0
+        text = r.value_text()
+        shown = text if text is not None else (r.value or b"").hex()
+        if len(shown) > width:
+            shown = shown[:width] + f"... ({len(shown) - width} more)"
+        print(f"{r.source}  {r.reason}  {size} bytes{'' if text is not None else ' (hex)'}")
+        print(f"  {shown}")
+
+
+@deadletter_app.command("export")
+def deadletter_export(
+    out: Annotated[Path, typer.Option("--out", help="JSON lines file to write")],
+    reason: str | None = typer.Option(None, help="Only this reason or reason class"),
+) -> None:
+    """Write dead letters as JSON lines to correct by hand ('value' = the event as JSON text)."""
+    from lakehouse import deadletter
+
+    try:
+        n = deadletter.export(get_settings(), out, reason=reason)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(
+        f"wrote {n} dead letters to {out}: correct each 'value', then "
+        f"`lakehouse deadletter republish {out}`"
+    )
+
+
+@deadletter_app.command("republish")
+def deadletter_republish(
+    path: Annotated[Path, typer.Argument(help="A file written by `deadletter export`, corrected")],
+    json_out: JsonOut = None,
+) -> None:
+    """Produce corrected records to the raw topic, once each (then run bronze, silver, gold)."""
+    from lakehouse import deadletter
+
+    try:
+        result = deadletter.republish(get_settings(), path)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    skipped = len(result.skipped_already_done)
+    console.print(
+        f"republished {result.republished} records"
+        + (f"; skipped {skipped} already republished" if skipped else "")
+        + (f"; manifest {result.manifest}" if result.manifest else "")
+    )
+    _emit(
+        {"republished": result.republished, "skipped": result.skipped_already_done,
+         "manifest": result.manifest},
+        json_out,
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- pipeline

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from lakehouse.settings import Settings
@@ -61,7 +68,51 @@ def create_topics(settings: Settings, timeout: float = 30.0) -> list[TopicResult
     for name in wanted:
         if name in existing:
             results.append(TopicResult(name, False, len(metadata[name].partitions)))
+    _fit_dead_letter_limit(client, settings, timeout)
     return results
+
+
+#: Room on the dead-letter topic for what a dead letter adds to the original record: the reason,
+#: source topic/partition/offset and schema id travel as headers (a few hundred bytes at most).
+DLQ_HEADROOM_BYTES = 64 * 1024
+
+
+def max_message_bytes(client: AdminClient, topic: str, timeout: float = 30.0) -> int:
+    """The topic's effective max.message.bytes (its own setting or the broker's default)."""
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    configs = client.describe_configs([resource], request_timeout=timeout)[resource].result()
+    return int(configs["max.message.bytes"].value)
+
+
+def ensure_dead_letter_capacity(settings: Settings, timeout: float = 30.0) -> int:
+    """Make the dead-letter topic able to carry any record the raw topic accepted, byte for byte
+    (its value is the original value; reason and source travel as headers), and return the
+    producer request size the bronze job's dead-letter sink needs. Creates the topics if
+    missing; raises an existing dead-letter topic's limit if it is lower."""
+    client = admin(settings)
+    existing = client.list_topics(timeout=timeout).topics
+    if settings.topic_raw not in existing or settings.topic_dlq not in existing:
+        create_topics(settings, timeout)
+    return _fit_dead_letter_limit(client, settings, timeout)
+
+
+def _fit_dead_letter_limit(client: AdminClient, settings: Settings, timeout: float) -> int:
+    needed = max_message_bytes(client, settings.topic_raw, timeout) + DLQ_HEADROOM_BYTES
+    if max_message_bytes(client, settings.topic_dlq, timeout) < needed:
+        resource = ConfigResource(
+            ResourceType.TOPIC,
+            settings.topic_dlq,
+            incremental_configs=[
+                ConfigEntry(
+                    "max.message.bytes",
+                    str(needed),
+                    incremental_operation=AlterConfigOpType.SET,
+                )
+            ],
+        )
+        for fut in client.incremental_alter_configs([resource]).values():
+            fut.result()
+    return needed
 
 
 @dataclass

@@ -5,16 +5,23 @@
 --     - ${event_format} = 'avro': the Confluent wire format; the writer schema is fetched from the
 --       Schema Registry by the id in the message (${schema_registry_url}, cached per id), the
 --       body is decoded and rendered as the contract's JSON object. No magic byte, an id the
---       registry does not know, or a body that does not decode are dead-lettered
---       (avro:not_wire_format / avro:unknown_schema_id / avro:undecodable, payload base64). A
---       registry that does not answer fails the job (retried), it never dead-letters good data.
+--       registry does not know, a body that does not decode, or a string that is not UTF-8 are
+--       dead-lettered (avro:not_wire_format / avro:unknown_schema_id / avro:undecodable /
+--       avro:invalid_utf8). A registry that does not answer fails the job (retried), it never
+--       dead-letters good data.
 --       (The connector's 'avro-confluent' format cannot do this: a record it cannot decode fails
 --       the job, or with ignore-parse-errors is dropped silently.)
---     - ${event_format} = 'json': the UTF-8 text.
---   then one JSON parse per record applies the validation rules of docs/contracts.md section 1.
+--     - ${event_format} = 'json': the UTF-8 text (invalid_utf8 if it is not UTF-8).
+--   then one JSON parse per record applies the validation rules of docs/contracts.md section 1
+--   (a value its column cannot hold exactly is out_of_range:<field>, never NULL or rounded).
 --   Valid ones go to bronze.raw_trips (payload + schema id + typed columns + trip_id), invalid
---   ones to the dead letter (Iceberg table bronze.trips_dead_letter AND the Kafka DLQ topic) with
---   the payload and the reason. Nothing is dropped.
+--   ones to the dead letter with the reason and the record's ORIGINAL BYTES (key and value,
+--   exactly as Kafka holds them): the Iceberg table bronze.trips_dead_letter (value_bytes,
+--   key_bytes; payload = the decoded text where there is one) AND the Kafka DLQ topic (value and
+--   key = the original bytes, reason and source partition/offset as headers). The DLQ topic's
+--   record limit and the sink's request size are the raw topic's limit plus header room
+--   (lakehouse.topics.ensure_dead_letter_capacity): whatever Kafka accepted fits. Nothing is
+--   dropped, no record can stop the job.
 -- * Incremental and idempotent: the CLI starts right after the highest offset per partition that
 --   the table which is behind (bronze or dead letter) holds (${startup_options}), and stops at the
 --   end offsets seen at start (bounded). Each insert keeps only records after its own table's
@@ -80,7 +87,10 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
   payload          STRING,
   reason           STRING NOT NULL,
   ingested_at      TIMESTAMP(6) NOT NULL,
-  schema_id        INT
+  -- added after the first release: last, as schema evolution appends them to existing tables
+  schema_id        INT,
+  value_bytes      BYTES,
+  key_bytes        BYTES
 ) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
@@ -88,7 +98,7 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
 );
 
 CREATE TEMPORARY TABLE kafka_raw_trips (
-  record_key       STRING,
+  key_bytes        BYTES,
   payload          BYTES,
   kafka_topic      STRING           METADATA FROM 'topic' VIRTUAL,
   kafka_partition  INT              METADATA FROM 'partition' VIRTUAL,
@@ -102,35 +112,38 @@ CREATE TEMPORARY TABLE kafka_raw_trips (
   'properties.isolation.level' = 'read_committed',
   ${startup_options},
   'key.format' = 'raw',
-  'key.fields' = 'record_key',
+  'key.fields' = 'key_bytes',
   'value.format' = 'raw',
   'value.fields-include' = 'EXCEPT_KEY'
 );
 
+-- The original record, byte for byte; why it is here and where it came from in the headers
+-- (dead_letter.reason, dead_letter.source.topic/.partition/.offset, dead_letter.schema_id).
 CREATE TEMPORARY TABLE kafka_dead_letter (
-  source_topic     STRING,
-  source_partition INT,
-  source_offset    BIGINT,
-  record_key       STRING,
-  payload          STRING,
-  reason           STRING,
-  detected_at      TIMESTAMP(3),
-  schema_id        INT
+  key_bytes        BYTES,
+  value_bytes      BYTES,
+  headers          MAP<STRING, BYTES> METADATA
 ) WITH (
   'connector' = 'kafka',
   'topic' = '${dlq_topic}',
   'properties.bootstrap.servers' = '${bootstrap_servers}',
-  'format' = 'json',
+  'properties.max.request.size' = '${dlq_max_request_bytes}',
+  'key.format' = 'raw',
+  'key.fields' = 'key_bytes',
+  'value.format' = 'raw',
+  'value.fields-include' = 'EXCEPT_KEY',
   'sink.delivery-guarantee' = 'at-least-once'
 );
 
 -- Decoding, structural validation and typing (docs/contracts.md section 1), once per record.
 -- A lateral table function: evaluated once per record (a scalar ROW function would be inlined
--- once per referenced field). e.payload is the decoded text (JSON), base64 if undecodable.
+-- once per referenced field). e.payload is the decoded text (JSON), NULL if undecodable;
+-- value_bytes / key_bytes are the record as Kafka holds it.
 CREATE TEMPORARY FUNCTION decode_taxi_event AS 'taxi.lakehouse.flink.DecodeTaxiEventTable' LANGUAGE JAVA;
 
 CREATE TEMPORARY VIEW classified_trips AS
-SELECT k.record_key, k.kafka_topic, k.kafka_partition, k.kafka_offset, k.kafka_timestamp, e.*
+SELECT k.key_bytes, CAST(k.key_bytes AS STRING) AS record_key, k.payload AS value_bytes,
+       k.kafka_topic, k.kafka_partition, k.kafka_offset, k.kafka_timestamp, e.*
 FROM kafka_raw_trips AS k,
   LATERAL TABLE(decode_taxi_event(k.payload, '${event_format}', '${schema_registry_url}')) AS e;
 
@@ -149,13 +162,18 @@ BEGIN
 
   INSERT INTO ${catalog}.${bronze_db}.trips_dead_letter
   SELECT kafka_topic, kafka_partition, kafka_offset, CAST(kafka_timestamp AS TIMESTAMP(6)),
-         record_key, payload, reason, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), schema_id
+         record_key, payload, reason, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), schema_id,
+         value_bytes, key_bytes
   FROM classified_trips
   WHERE reason IS NOT NULL AND ${dlq_after};
 
   INSERT INTO kafka_dead_letter
-  SELECT kafka_topic, kafka_partition, kafka_offset, record_key, payload, reason, LOCALTIMESTAMP,
-         schema_id
+  SELECT key_bytes, value_bytes,
+         MAP['dead_letter.reason', ENCODE(reason, 'UTF-8'),
+             'dead_letter.source.topic', ENCODE(kafka_topic, 'UTF-8'),
+             'dead_letter.source.partition', ENCODE(CAST(kafka_partition AS STRING), 'UTF-8'),
+             'dead_letter.source.offset', ENCODE(CAST(kafka_offset AS STRING), 'UTF-8'),
+             'dead_letter.schema_id', ENCODE(COALESCE(CAST(schema_id AS STRING), ''), 'UTF-8')]
   FROM classified_trips
   WHERE reason IS NOT NULL AND ${dlq_after};
 END;

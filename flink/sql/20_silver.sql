@@ -111,16 +111,14 @@ SELECT
 FROM ${catalog}.${bronze_db}.raw_trips${bronze_read_options}
 WHERE kafka_topic = '${topic}';
 
--- Business rules (docs/contracts.md section 1): the first failing rule names the reason.
+-- The silver rules (docs/contracts.md section 1): ONE list, vars.silver_rules in
+-- dbt/dbt_project.yml, which dbt's satisfies_silver_rules test checks too. Rendered by
+-- lakehouse/silver_rules.py as CASE WHEN NOT COALESCE((<valid>), FALSE) THEN '<reason>' ... END:
+-- the first rule that does not hold names the reason (NULL never passes a rule).
 CREATE TEMPORARY VIEW checked_trips AS
 SELECT
   t.*,
-  CASE
-    WHEN fare_amount < 0 OR extra < 0 OR mta_tax < 0 OR tip_amount < 0 OR tolls_amount < 0
-      OR improvement_surcharge < 0 OR total_amount < 0 OR congestion_surcharge < 0
-      OR airport_fee < 0 OR cbd_congestion_fee < 0                                  THEN 'negative_amount'
-    WHEN dropoff_ts < pickup_ts                                                     THEN 'dropoff_before_pickup'
-  END AS reason
+  ${silver_rule_case} AS reason
 FROM typed_trips AS t;
 
 CREATE TEMPORARY VIEW deduplicated_trips AS

@@ -14,13 +14,21 @@ contract, so each anomalous message lands in exactly one reconciliation bucket:
 * ``negative_amount``: one amount negated (or the whole row, as a refund), ``total_amount``
   recomputed so that it still is the sum of the parts;
 * ``dropoff_before_pickup``: pick-up and drop-off swapped (clean trips last >= 60 s);
-* ``duplicate``: an already produced clean message, resent with identical key and value.
+* ``duplicate``: an already produced clean message, resent with identical key and value;
+* ``out_of_range``: an amount no DECIMAL(10, 2) column can hold (1e15 ...): dead-lettered
+  ``out_of_range:<field>`` in bronze, never a NULL;
+* one class per further silver rule (vars.silver_rules in dbt/dbt_project.yml), named like the
+  rule's reason: ``invalid_vendor_id``, ``invalid_rate_code``, ``invalid_payment_type``,
+  ``invalid_location_id``, ``invalid_store_and_fwd_flag``, ``implausible_passenger_count``,
+  ``implausible_pickup_time``, ``implausible_duration``, ``implausible_distance``,
+  ``total_mismatch``: a record that breaks that rule and no earlier one.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
 from random import Random
 from typing import Any
 
@@ -37,7 +45,20 @@ MISSING_FIELD = "missing_field"
 WRONG_TYPE = "wrong_type"
 NEGATIVE_AMOUNT = "negative_amount"
 DROPOFF_BEFORE_PICKUP = "dropoff_before_pickup"
+OUT_OF_RANGE = "out_of_range"
+INVALID_VENDOR_ID = "invalid_vendor_id"
+INVALID_RATE_CODE = "invalid_rate_code"
+INVALID_PAYMENT_TYPE = "invalid_payment_type"
+INVALID_LOCATION_ID = "invalid_location_id"
+INVALID_STORE_AND_FWD_FLAG = "invalid_store_and_fwd_flag"
+IMPLAUSIBLE_PASSENGER_COUNT = "implausible_passenger_count"
+IMPLAUSIBLE_PICKUP_TIME = "implausible_pickup_time"
+IMPLAUSIBLE_DURATION = "implausible_duration"
+IMPLAUSIBLE_DISTANCE = "implausible_distance"
+TOTAL_MISMATCH = "total_mismatch"
 
+# New classes are appended: the plan draws per class in this order, so older runs' seeds keep
+# their messages.
 COUNT_KEYS = (
     CLEAN,
     LATE,
@@ -47,11 +68,39 @@ COUNT_KEYS = (
     WRONG_TYPE,
     NEGATIVE_AMOUNT,
     DROPOFF_BEFORE_PICKUP,
+    OUT_OF_RANGE,
+    INVALID_VENDOR_ID,
+    INVALID_RATE_CODE,
+    INVALID_PAYMENT_TYPE,
+    INVALID_LOCATION_ID,
+    INVALID_STORE_AND_FWD_FLAG,
+    IMPLAUSIBLE_PASSENGER_COUNT,
+    IMPLAUSIBLE_PICKUP_TIME,
+    IMPLAUSIBLE_DURATION,
+    IMPLAUSIBLE_DISTANCE,
+    TOTAL_MISMATCH,
 )
 #: Classes that add messages on top of the clean ones (all but clean and late).
 EXTRA_KINDS = COUNT_KEYS[2:]
 #: Classes built from a fresh trip record (all extra kinds but duplicate).
 BROKEN_KINDS = COUNT_KEYS[3:]
+#: Classes the bronze step dead-letters (their reason per event format: encoding.py).
+DEAD_LETTER_KINDS = (MALFORMED_JSON, MISSING_FIELD, WRONG_TYPE, OUT_OF_RANGE)
+#: Classes silver rejects; each is named like the silver rule (reason) it breaks.
+REJECTED_KINDS = (
+    NEGATIVE_AMOUNT,
+    DROPOFF_BEFORE_PICKUP,
+    INVALID_VENDOR_ID,
+    INVALID_RATE_CODE,
+    INVALID_PAYMENT_TYPE,
+    INVALID_LOCATION_ID,
+    INVALID_STORE_AND_FWD_FLAG,
+    IMPLAUSIBLE_PASSENGER_COUNT,
+    IMPLAUSIBLE_PICKUP_TIME,
+    IMPLAUSIBLE_DURATION,
+    IMPLAUSIBLE_DISTANCE,
+    TOTAL_MISMATCH,
+)
 
 LATE_MIN_S = 3600  # late events: pick-up 1 h ..
 LATE_MAX_S = 72 * 3600  # .. 72 h before the stream's event time
@@ -79,6 +128,17 @@ class AnomalyRates:
     negative_amount: float = 0.0
     dropoff_before_pickup: float = 0.0
     late: float = 0.0
+    out_of_range: float = 0.0
+    invalid_vendor_id: float = 0.0
+    invalid_rate_code: float = 0.0
+    invalid_payment_type: float = 0.0
+    invalid_location_id: float = 0.0
+    invalid_store_and_fwd_flag: float = 0.0
+    implausible_passenger_count: float = 0.0
+    implausible_pickup_time: float = 0.0
+    implausible_duration: float = 0.0
+    implausible_distance: float = 0.0
+    total_mismatch: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -117,6 +177,17 @@ class EventCounts:
     wrong_type: int = 0
     negative_amount: int = 0
     dropoff_before_pickup: int = 0
+    out_of_range: int = 0
+    invalid_vendor_id: int = 0
+    invalid_rate_code: int = 0
+    invalid_payment_type: int = 0
+    invalid_location_id: int = 0
+    invalid_store_and_fwd_flag: int = 0
+    implausible_passenger_count: int = 0
+    implausible_pickup_time: int = 0
+    implausible_duration: int = 0
+    implausible_distance: int = 0
+    total_mismatch: int = 0
 
     @property
     def messages(self) -> int:
@@ -165,7 +236,40 @@ class AnomalyMaker:
             return self.negative_amount(record)
         if kind == DROPOFF_BEFORE_PICKUP:
             return self.dropoff_before_pickup(record)
+        if kind in self._ONE_FIELD:
+            field_, values = self._ONE_FIELD[kind]
+            name = self.rng.choice(field_) if isinstance(field_, tuple) else field_
+            return _dumps({**record, name: self.rng.choice(values)})
+        if kind == IMPLAUSIBLE_PICKUP_TIME:
+            # the whole trip decades away (duration kept): before 2000, or far in the future
+            years = self.rng.choice((-30, -40, 75, 7900))
+            return _dumps(_shift_trip(record, timedelta(days=364 * years)))
+        if kind == IMPLAUSIBLE_DURATION:
+            hours = self.rng.randrange(25, 24 * 7)
+            rec = dict(record)
+            rec["tpep_dropoff_datetime"] = _fmt(
+                _parse(rec["tpep_pickup_datetime"]) + timedelta(hours=hours)
+            )
+            return _dumps(rec)
+        if kind == TOTAL_MISMATCH:
+            rec = dict(record)
+            rec["total_amount"] = (
+                _cents(rec["total_amount"]) + self.rng.choice((100, 250, 1000))
+            ) / 100
+            return _dumps(rec)
         raise ValueError(f"not a record anomaly: {kind}")
+
+    #: classes made by setting one field (or one of several) to one of the values
+    _ONE_FIELD: dict[str, tuple[str | tuple[str, ...], tuple[Any, ...]]] = {
+        OUT_OF_RANGE: (("fare_amount", "total_amount", "tip_amount"), (1e15, 123456789.0, -1e12)),
+        INVALID_VENDOR_ID: ("VendorID", (0, 3, 5, 99, -5)),
+        INVALID_RATE_CODE: ("RatecodeID", (0, 7, 98, -1)),
+        INVALID_PAYMENT_TYPE: ("payment_type", (7, 9, -1, 42)),
+        INVALID_LOCATION_ID: (("PULocationID", "DOLocationID"), (0, -1, 266, 99999)),
+        INVALID_STORE_AND_FWD_FLAG: ("store_and_fwd_flag", ("y", "X", "YES", "\u00e9", "")),
+        IMPLAUSIBLE_PASSENGER_COUNT: ("passenger_count", (10, 99, -1)),
+        IMPLAUSIBLE_DISTANCE: ("trip_distance", (500.5, 12345.6, -0.5, -3.2)),
+    }
 
     def malformed_json(self, value: str) -> str:
         rng = self.rng
@@ -210,3 +314,21 @@ class AnomalyMaker:
             rec["tpep_pickup_datetime"],
         )
         return _dumps(rec)
+
+
+_TS = "%Y-%m-%d %H:%M:%S"
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.strptime(ts, _TS)
+
+
+def _fmt(ts: datetime) -> str:
+    return ts.strftime(_TS)
+
+
+def _shift_trip(record: dict[str, Any], delta: timedelta) -> dict[str, Any]:
+    rec = dict(record)
+    for k in ("tpep_pickup_datetime", "tpep_dropoff_datetime"):
+        rec[k] = _fmt(_parse(rec[k]) + delta)
+    return rec

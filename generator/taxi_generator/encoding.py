@@ -30,7 +30,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from .anomalies import MALFORMED_JSON, MISSING_FIELD, WRONG_TYPE
+from .anomalies import MALFORMED_JSON, MISSING_FIELD, OUT_OF_RANGE, WRONG_TYPE
 
 FORMATS = ("json", "avro")
 
@@ -41,11 +41,14 @@ DEAD_LETTER_REASON: dict[str, dict[str, str]] = {
         MALFORMED_JSON: "malformed_json",
         MISSING_FIELD: "missing_field",
         WRONG_TYPE: "wrong_type",
+        OUT_OF_RANGE: "out_of_range",
     },
     "avro": {
         MALFORMED_JSON: "avro:not_wire_format",
         MISSING_FIELD: "avro:unknown_schema_id",
         WRONG_TYPE: "avro:undecodable",
+        # a well-typed Avro record (a double) whose value no bronze column can hold
+        OUT_OF_RANGE: "out_of_range",
     },
 }
 

@@ -1,4 +1,10 @@
-"""The generator run manifest (contracts.md §2): one JSON file per run."""
+"""The generator run manifest (contracts.md §2): one JSON file per run.
+
+A replay of real TLC files (``producer.run_replay``, mode ``replay``) writes the same file with
+other ``counts`` (``replayed``, and ``sent_as_json`` in avro) and ``exact_counts: false``: the
+real rows' classes (dead letter, rejected, duplicates) are not known up front, so verify can only
+check conservation for it. Its extra fields are left out of generator manifests.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from .anomalies import COUNT_KEYS, EXTRA_KINDS
+
+REPLAY_MODE = "replay"
+#: ``counts`` of a replay: rows produced, and (avro only) rows the schema could not carry, sent
+#: as JSON text instead (a subset of ``replayed``).
+REPLAYED, SENT_AS_JSON = "replayed", "sent_as_json"
+#: Fields of replay manifests only, and their defaults: a field at its default is not written.
+_REPLAY_DEFAULTS: dict[str, Any] = {
+    "source": None,
+    "exact_counts": True,
+    "shift_days": None,
+    "dropped_fields": [],
+}
 
 
 def expected_messages(counts: dict[str, int]) -> int:
@@ -21,7 +39,8 @@ def expected_messages(counts: dict[str, int]) -> int:
 class Manifest:
     run_id: str
     topic: str
-    seed: int
+    #: None for a replay (no randomness)
+    seed: int | None
     mode: str
     requested: int
     started_at: str
@@ -41,10 +60,28 @@ class Manifest:
     #: value encoding of the run's messages: "json" or "avro" (Confluent wire format); decides
     #: which dead-letter reason each structural anomaly produces (encoding.DEAD_LETTER_REASON)
     event_format: str = "json"
+    #: replay only: the Parquet file or directory replayed
+    source: str | None = None
+    #: False for a replay: per-class expected counts are unknown, only conservation is checkable
+    exact_counts: bool = True
+    #: replay only: days added to every timestamp (a multiple of 7)
+    shift_days: int | None = None
+    #: replay only: record fields left out because the registered Avro schema lacks them
+    dropped_fields: list[str] = field(default_factory=list)
+
+    @property
+    def is_replay(self) -> bool:
+        return self.mode == REPLAY_MODE
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["counts"] = {k: self.counts.get(k, 0) for k in COUNT_KEYS}
+        if self.is_replay:
+            d["counts"] = dict(self.counts)
+        else:
+            d["counts"] = {k: self.counts.get(k, 0) for k in COUNT_KEYS}
+        for k, default in _REPLAY_DEFAULTS.items():  # generator manifests keep their shape
+            if d[k] == default:
+                del d[k]
         return d
 
     def to_json(self) -> str:
@@ -52,7 +89,7 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Manifest:
-        optional = {"late_event_keys", "event_format"}
+        optional = {"late_event_keys", "event_format", *_REPLAY_DEFAULTS}
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d or k not in optional})
 
     @classmethod
@@ -61,6 +98,8 @@ class Manifest:
 
     def problems(self) -> list[str]:
         """Violations of the contract's arithmetic (empty when consistent)."""
+        if self.is_replay:
+            return self._replay_problems()
         out = []
         missing = [k for k in COUNT_KEYS if k not in self.counts]
         if missing:
@@ -74,6 +113,25 @@ class Manifest:
             out.append(f"clean {self.counts['clean']} != requested {self.requested}")
         if self.counts["late"] > self.counts["clean"]:
             out.append("late is not a subset of clean")
+        return out
+
+    def _replay_problems(self) -> list[str]:
+        out = []
+        if REPLAYED not in self.counts:
+            return [f"counts lack {REPLAYED}"]
+        allowed = {REPLAYED, SENT_AS_JSON} if self.event_format == "avro" else {REPLAYED}
+        unknown = sorted(set(self.counts) - allowed)
+        if unknown:
+            out.append(f"counts of a {self.event_format} replay cannot have {', '.join(unknown)}")
+        replayed = self.counts[REPLAYED]
+        if self.messages_acked != replayed:
+            out.append(f"messages_acked {self.messages_acked} != replayed {replayed}")
+        if replayed != self.requested:
+            out.append(f"replayed {replayed} != requested (rows in the source) {self.requested}")
+        if not 0 <= self.counts.get(SENT_AS_JSON, 0) <= replayed:
+            out.append(f"{SENT_AS_JSON} is not a subset of replayed")
+        if self.exact_counts:
+            out.append("a replay cannot have exact counts")
         return out
 
     def offsets_delta(self) -> int:

@@ -1,27 +1,31 @@
 """Produce the event stream to Kafka and write the run manifest.
 
-``run_generator`` is the one entry point. Delivery is all-or-error: the producer is idempotent
-with ``acks=all``; every delivery report is counted, the first error is kept, and a run whose
-acknowledged count is not exactly the number of messages handed to the producer raises
+``run_generator`` produces generated trips, ``run_replay`` the rows of real TLC Parquet files;
+both share the producer loop and the manifest writing. Delivery is all-or-error: the producer is
+idempotent with ``acks=all``; every delivery report is counted, the first error is kept, and a
+run whose acknowledged count is not exactly the number of messages handed to the producer raises
 ``GeneratorError`` (after writing ``<run_id>.json.failed`` next to the manifests, which is not a
 manifest: reconciliation must not count it).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from .anomalies import AnomalyRates
 from .encoding import FORMATS, Encoder, avro_encoder
-from .manifest import Manifest
+from .manifest import REPLAY_MODE, REPLAYED, SENT_AS_JSON, Manifest
 from .model import resolve_start_date
 from .stream import EventStream
+from .tlc import ReplayEncoder, TlcReplay
 
 log = logging.getLogger(__name__)
 
@@ -206,25 +210,228 @@ def run_generator(
     stream = EventStream(events, seed=seed, start_date=start, days=days, anomalies=anomalies)
 
     started = _utc_now()
-    run_id = f"{started:%Y%m%dT%H%M%SZ}-{seed}"
-    manifests_dir = settings.manifests_dir
-    k = 1
-    while (manifests_dir / f"{run_id}.json").exists():  # two runs in the same second
-        k += 1
-        run_id = f"{started:%Y%m%dT%H%M%SZ}-{seed}-{k}"
-
+    run_id = _new_run_id(settings.manifests_dir, started, str(seed))
     offsets_before = end_offsets(bootstrap, topic)
     encode: Encoder | None = None  # JSON: the text as is (no per-message work)
     if event_format == "avro":
-        from lakehouse import schema_registry
+        encode = avro_encoder(_registry_serializer(settings, topic))
 
-        try:
-            encode = avro_encoder(schema_registry.avro_encoder(settings, topic))
-        except Exception as e:  # noqa: BLE001 - nothing was produced; say why
-            raise GeneratorError(
-                f"the event schema could not be used, no message was produced: {e}"
-            ) from e
+    def pacing(wait: Callable[[float], None]) -> Callable[[int, int], None] | None:
+        return _make_pacer(
+            mode,
+            rate=rate,
+            speedup=speedup,
+            batch_size=batch_size,
+            batch_interval_s=batch_interval_s,
+            wait=wait,
+        )
 
+    def make_manifest(acked: int, sent: int, duration: float) -> Manifest:
+        counts = stream.counts.as_dict()  # final: the stream is closed by now
+        return Manifest(
+            run_id=run_id,
+            topic=topic,
+            seed=seed,
+            mode=mode,
+            event_format=event_format,
+            requested=events,
+            started_at=_iso(started),
+            finished_at=_iso(_utc_now()),
+            duration_s=round(duration, 3),
+            events_per_s=round(counts["clean"] / duration, 1) if duration > 0 else 0.0,
+            messages_acked=acked,
+            counts=counts,
+            offsets_before=offsets_before,
+            offsets_after={},
+            late_event_keys=stream.late_event_keys,
+        )
+
+    return _produce_run(
+        "generator run",
+        settings,
+        run_id,
+        iter(stream),
+        encode,
+        pacing=pacing,
+        progress=(stream.planned_messages, f"{topic} ({mode})") if progress else None,
+        make_manifest=make_manifest,
+        flush_timeout_s=flush_timeout_s,
+        producer_overrides=producer_overrides,
+    )
+
+
+def run_replay(
+    settings: Any,
+    path: str | Path,
+    *,
+    rate: float | None = None,
+    progress: bool = False,
+    today: date | None = None,
+    event_format: str | None = None,
+    flush_timeout_s: float = 120.0,
+    producer_overrides: dict[str, Any] | None = None,
+) -> Manifest:
+    """Produce every row of a TLC yellow-trip Parquet file (or directory of them) to
+    ``settings.topic_raw``, as fast as possible or capped at ``rate`` messages per second.
+
+    Rows become event records as ``tlc.TlcReplay`` maps them (real quirks kept, timestamps moved
+    by whole weeks so the data ends by ``today``); key = PULocationID as text (none when null).
+    Producer, delivery accounting and errors are run_generator's. In ``avro``, a row the schema
+    cannot carry goes out as JSON text (dead-lettered downstream as avro:not_wire_format) and is
+    counted in ``sent_as_json``. The manifest (mode ``replay``, ``exact_counts: false``) is
+    written like a generator run's; a file without the required columns fails before any message.
+    """
+    if rate is not None and rate <= 0:
+        raise ValueError("rate must be > 0 events/s")
+    event_format = event_format or settings.event_format
+    if event_format not in FORMATS:
+        raise ValueError(f"event_format must be one of {FORMATS}, got {event_format!r}")
+    replay = TlcReplay(path, today=today)  # checks every file's columns first
+    topic = settings.topic_raw
+    bootstrap = settings.kafka_bootstrap_servers
+
+    started = _utc_now()
+    run_id = _new_run_id(settings.manifests_dir, started, REPLAY_MODE)
+    offsets_before = end_offsets(bootstrap, topic)
+    if event_format == "avro":
+        from lakehouse.schema_registry import load_schema
+
+        serialize = _registry_serializer(settings, topic)  # registered before the first message
+        schema = json.loads(load_schema(settings.event_schema_file))
+        encoder = ReplayEncoder(serialize, schema, cbd_in_source=replay.has_cbd_congestion_fee)
+    else:
+        encoder = ReplayEncoder()
+
+    def pacing(wait: Callable[[float], None]) -> Callable[[int, int], None] | None:
+        return _make_pacer(
+            "burst", rate=rate, speedup=1.0, batch_size=1, batch_interval_s=0.0, wait=wait
+        )
+
+    def make_manifest(acked: int, sent: int, duration: float) -> Manifest:
+        return replay_manifest(
+            replay,
+            encoder,
+            run_id=run_id,
+            topic=topic,
+            event_format=event_format,
+            started=started,
+            finished=_utc_now(),
+            duration=duration,
+            sent=sent,
+            acked=acked,
+            offsets_before=offsets_before,
+        )
+
+    return _produce_run(
+        "replay run",
+        settings,
+        run_id,
+        _replay_messages(replay),
+        encoder,
+        pacing=pacing,
+        progress=(replay.rows, f"{topic} (replay)") if progress else None,
+        make_manifest=make_manifest,
+        flush_timeout_s=flush_timeout_s,
+        producer_overrides=producer_overrides,
+    )
+
+
+_KEYS = [str(i) for i in range(512)]
+
+
+def _replay_messages(replay: TlcReplay) -> Iterator[tuple[str | None, Any, int, str]]:
+    keys = _KEYS
+    for record in replay:
+        pu = record["PULocationID"]
+        if type(pu) is int and 0 <= pu < 512:
+            key: str | None = keys[pu]
+        else:  # no key for a null PULocationID (dead-lettered downstream anyway)
+            key = None if pu is None else str(pu)
+        yield key, record, 0, REPLAYED
+
+
+def replay_manifest(
+    replay: TlcReplay,
+    encoder: ReplayEncoder,
+    *,
+    run_id: str,
+    topic: str,
+    event_format: str,
+    started: datetime,
+    finished: datetime,
+    duration: float,
+    sent: int,
+    acked: int,
+    offsets_before: dict[str, int],
+) -> Manifest:
+    """The manifest of a replay that handed ``sent`` records to the producer (offsets_after is
+    filled in by the caller): no Kafka involved, so it is unit-testable."""
+    counts = {REPLAYED: sent}
+    if event_format == "avro":
+        counts[SENT_AS_JSON] = encoder.sent_as_json
+    return Manifest(
+        run_id=run_id,
+        topic=topic,
+        seed=None,
+        mode=REPLAY_MODE,
+        event_format=event_format,
+        requested=replay.rows,
+        started_at=_iso(started),
+        finished_at=_iso(finished),
+        duration_s=round(duration, 3),
+        events_per_s=round(sent / duration, 1) if duration > 0 else 0.0,
+        messages_acked=acked,
+        counts=counts,
+        offsets_before=offsets_before,
+        offsets_after={},
+        source=str(replay.source),
+        exact_counts=False,
+        shift_days=replay.shift_days,
+        dropped_fields=list(encoder.dropped_fields),
+    )
+
+
+def _new_run_id(manifests_dir: Path, started: datetime, tag: str) -> str:
+    run_id = f"{started:%Y%m%dT%H%M%SZ}-{tag}"
+    k = 1
+    while (manifests_dir / f"{run_id}.json").exists():  # two runs in the same second
+        k += 1
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{tag}-{k}"
+    return run_id
+
+
+def _registry_serializer(settings: Any, topic: str) -> Callable[[dict[str, Any]], bytes]:
+    """The registry serializer; registers the schema file first (refused: nothing produced)."""
+    from lakehouse import schema_registry
+
+    try:
+        return schema_registry.avro_encoder(settings, topic)
+    except Exception as e:  # noqa: BLE001 - nothing was produced; say why
+        raise GeneratorError(
+            f"the event schema could not be used, no message was produced: {e}"
+        ) from e
+
+
+def _produce_run(
+    label: str,
+    settings: Any,
+    run_id: str,
+    messages: Iterator[tuple[str | None, Any, int, str]],
+    encode: Callable[[Any, str], str | bytes] | None,
+    *,
+    pacing: Callable[[Callable[[float], None]], Callable[[int, int], None] | None],
+    progress: tuple[int, str] | None,
+    make_manifest: Callable[[int, int, float], Manifest],
+    flush_timeout_s: float,
+    producer_overrides: dict[str, Any] | None,
+) -> Manifest:
+    """Produce ``(key, value, event_s, kind)`` messages (``encode(value, kind)`` first unless
+    None), account for every delivery and write the manifest ``make_manifest(acked, sent,
+    duration)`` builds; a run that is not fully acknowledged raises ``GeneratorError`` after
+    writing ``<run_id>.json.failed``."""
+    topic = settings.topic_raw
+    bootstrap = settings.kafka_bootstrap_servers
+    manifests_dir = settings.manifests_dir
     delivery = _Delivery()
     config = {
         "bootstrap.servers": bootstrap,
@@ -241,19 +448,10 @@ def run_generator(
         while (left := end - time.perf_counter()) > 0:
             producer.poll(min(left, 0.05))
 
-    pacer = _make_pacer(
-        mode,
-        rate=rate,
-        speedup=speedup,
-        batch_size=batch_size,
-        batch_interval_s=batch_interval_s,
-        wait=wait,
-    )
-
-    bar = _Progress(stream.planned_messages, f"{topic} ({mode})") if progress else None
+    pacer = pacing(wait)
+    bar = _Progress(*progress) if progress is not None else None
     sent = 0
     error: str | None = None
-    messages = iter(stream)
     t0 = time.perf_counter()
     try:
         produce = producer.produce
@@ -284,7 +482,9 @@ def run_generator(
     except Exception as e:  # noqa: BLE001 - e.g. a record the Avro serializer refuses
         error = f"encoding failed after {sent} messages: {type(e).__name__}: {e}"
     finally:
-        messages.close()  # final counts (also when stopped early)
+        close = getattr(messages, "close", None)
+        if close is not None:
+            close()  # final counts (also when stopped early)
         remaining = producer.flush(flush_timeout_s)
         t1 = time.perf_counter()
         if bar is not None:
@@ -297,26 +497,7 @@ def run_generator(
         if error is None and delivery.acked != sent:
             error = f"acknowledged {delivery.acked} of {sent} messages"
 
-        finished = _utc_now()
-        duration = t1 - t0
-        counts = stream.counts.as_dict()
-        manifest = Manifest(
-            run_id=run_id,
-            topic=topic,
-            seed=seed,
-            mode=mode,
-            event_format=event_format,
-            requested=events,
-            started_at=_iso(started),
-            finished_at=_iso(finished),
-            duration_s=round(duration, 3),
-            events_per_s=round(counts["clean"] / duration, 1) if duration > 0 else 0.0,
-            messages_acked=delivery.acked,
-            counts=counts,
-            offsets_before=offsets_before,
-            offsets_after={},
-            late_event_keys=stream.late_event_keys,
-        )
+        manifest = make_manifest(delivery.acked, sent, t1 - t0)
         if error is not None:
             # not a manifest (a different suffix): the counts of a broken run cannot be trusted
             try:
@@ -325,7 +506,7 @@ def run_generator(
                 log.warning("%s", e)
             path = manifest.write(manifests_dir, suffix=".json.failed")
             raise GeneratorError(
-                f"generator run {run_id} failed: {error}; sent {sent}, acked {delivery.acked}, "
+                f"{label} {run_id} failed: {error}; sent {sent}, acked {delivery.acked}, "
                 f"failed {delivery.failed}; partial manifest {path}"
             )
 
@@ -333,7 +514,7 @@ def run_generator(
     problems = manifest.problems()
     if problems:  # a bug in the generator, not in Kafka
         manifest.write(manifests_dir, suffix=".json.failed")
-        raise GeneratorError(f"generator run {run_id} is inconsistent: {'; '.join(problems)}")
+        raise GeneratorError(f"{label} {run_id} is inconsistent: {'; '.join(problems)}")
     if manifest.offsets_delta() != manifest.messages_acked:
         log.warning(
             "topic %s grew by %d messages during run %s, which acked %d (another producer?)",

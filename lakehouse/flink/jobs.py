@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse import catalog as cat
-from lakehouse import topics
+from lakehouse import silver_rules, topics
 from lakehouse.flink.gateway import JobResult, SqlGateway
 from lakehouse.settings import REPO_ROOT, Settings
 
@@ -74,6 +74,7 @@ def base_params(settings: Settings) -> dict[str, str]:
         "bronze_read_options": "",
         "dedup_order": "kafka_partition, kafka_offset",
         "silver_insert": "INSERT OVERWRITE",
+        "silver_rule_case": silver_rules.flink_case(),
         "schema_registry_url": _quote(settings.schema_registry_url),
     }
 
@@ -169,6 +170,9 @@ class BronzePlan:
     stop: dict[int, int]
     raw_done: dict[int, int]
     dlq_done: dict[int, int]
+    #: the dead-letter sink's producer request size: the raw topic's record limit plus headroom
+    #: for the headers (topics.ensure_dead_letter_capacity), so any record Kafka took fits
+    dlq_max_request_bytes: int = 1_048_588 + topics.DLQ_HEADROOM_BYTES
 
     @property
     def new_messages(self) -> int:
@@ -217,13 +221,14 @@ def plan_bronze(settings: Settings) -> BronzePlan:
     dlq = cat.load_table(catalog, f"{ns}.trips_dead_letter")
     raw_done = _merge_max(cat.max_offsets([raw], topic), _done_marks(raw, topic))
     dlq_done = _merge_max(cat.max_offsets([dlq], topic), _done_marks(dlq, topic))
+    dlq_bytes = topics.ensure_dead_letter_capacity(settings)
     marks = topics.watermarks(settings, settings.topic_raw)
     start = {
         p: max(low, min(raw_done.get(p, -1), dlq_done.get(p, -1)) + 1)
         for p, (low, _high) in marks.items()
     }
     stop = {p: high for p, (_low, high) in marks.items()}
-    return BronzePlan(start, stop, raw_done, dlq_done)
+    return BronzePlan(start, stop, raw_done, dlq_done, dlq_bytes)
 
 
 def bronze_params(settings: Settings, plan: BronzePlan, bounded: bool) -> dict[str, str]:
@@ -238,6 +243,7 @@ def bronze_params(settings: Settings, plan: BronzePlan, bounded: bool) -> dict[s
             f"'scan.bounded.specific-offsets' = '{_offset_spec(plan.stop)}'",
         ]
     params["startup_options"] = ",\n  ".join(options)
+    params["dlq_max_request_bytes"] = str(plan.dlq_max_request_bytes)
     params["raw_after"] = _after(plan.raw_done)
     params["dlq_after"] = _after(plan.dlq_done)
     return params

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 import pyarrow.compute as pc
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from taxi_generator.anomalies import AnomalyRates
+from taxi_generator.anomalies import DEAD_LETTER_KINDS, REJECTED_KINDS, AnomalyRates
 from taxi_generator.encoding import reason_key
 from taxi_generator.producer import run_generator
 
@@ -32,6 +30,8 @@ ANOMALIES = AnomalyRates(
     negative_amount=0.01,
     dropoff_before_pickup=0.01,
     late=0.02,
+    # every further dead-letter / silver-rule class (vars.silver_rules), 0.5 % each
+    **{k: 0.005 for k in ("out_of_range", *REJECTED_KINDS[2:])},
 )
 
 
@@ -40,30 +40,33 @@ def _silver(settings: Settings):
     return cat.load_table(catalog, f"{settings.silver_namespace}.trips")
 
 
-def _dlq_topic_records(settings: Settings) -> list[dict]:
+def _topic_records(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes, dict]]:
+    """Every record of ``topic``: (key, value, headers as a dict)."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": "test-dlq-reader",
+            "group.id": "test-topic-reader",
             "enable.auto.commit": False,
         }
     )
-    marks = topics.watermarks(settings, settings.topic_dlq)
-    consumer.assign([TopicPartition(settings.topic_dlq, p, low) for p, (low, _) in marks.items()])
+    marks = topics.watermarks(settings, topic)
+    consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in marks.items()])
     want = sum(high - low for low, high in marks.values())
-    out: list[dict] = []
+    out: list[tuple[bytes | None, bytes, dict]] = []
     while len(out) < want:
         msg = consumer.poll(10)
-        assert msg is not None, f"DLQ topic: read {len(out)} of {want} records"
-        out.append(json.loads(msg.value()))
+        assert msg is not None, f"{topic}: read {len(out)} of {want} records"
+        out.append(
+            (msg.key(), msg.value(), dict(msg.headers() or []), msg.partition(), msg.offset())
+        )
     consumer.close()
     return out
 
 
 #: dead-letter reason classes per event format (taxi_generator.encoding.DEAD_LETTER_REASON)
 DEAD_LETTER_REASONS = {
-    "json": {"malformed_json", "missing_field", "wrong_type"},
-    "avro": {"avro:not_wire_format", "avro:unknown_schema_id", "avro:undecodable"},
+    "json": {"malformed_json", "missing_field", "wrong_type", "out_of_range"},
+    "avro": {"avro:not_wire_format", "avro:unknown_schema_id", "avro:undecodable", "out_of_range"},
 }
 
 
@@ -83,21 +86,14 @@ def test_full_run_with_anomalies_accounts_for_every_event(
     assert counts["duplicate"] == 120 and counts["late"] == 80
 
     bronze = run_bronze(fresh)
+    dead = sum(counts[k] for k in DEAD_LETTER_KINDS)
     assert bronze.counts == {
-        "bronze_rows": manifest.messages_acked
-        - counts["malformed_json"]
-        - counts["missing_field"]
-        - counts["wrong_type"],
-        "dead_letter_rows": counts["malformed_json"]
-        + counts["missing_field"]
-        + counts["wrong_type"],
+        "bronze_rows": manifest.messages_acked - dead,
+        "dead_letter_rows": dead,
     }
     silver = run_silver(fresh)
     assert silver.counts["silver_rows"] == 4000
-    assert (
-        silver.counts["rejected_rows"]
-        == counts["negative_amount"] + counts["dropoff_before_pickup"]
-    )
+    assert silver.counts["rejected_rows"] == sum(counts[k] for k in REJECTED_KINDS)
 
     # silver: one row per trip_id, typed, partitioned by pickup date
     data = cat.read_columns(_silver(fresh), ("trip_id", "pickup_date", "total_amount"))
@@ -106,12 +102,30 @@ def test_full_run_with_anomalies_accounts_for_every_event(
     spec = _silver(fresh).spec()
     assert [f.name for f in spec.fields] == ["pickup_date"]
 
-    # the dead letter also reached the DLQ topic, with the reason and the raw payload
-    dlq = _dlq_topic_records(fresh)
+    # the dead letter keeps each record's original bytes, in the Iceberg table and on the DLQ
+    # topic (value and key unchanged; reason and source in headers)
+    raw = {(p, o): (k, v) for k, v, _h, p, o in _topic_records(fresh, fresh.topic_raw)}
+    dlq = _topic_records(fresh, fresh.topic_dlq)
     assert len(dlq) == bronze.counts["dead_letter_rows"]
-    reasons = {reason_key(r["reason"]) for r in dlq}
+    reasons = {reason_key(h["dead_letter.reason"].decode()) for _k, _v, h, _p, _o in dlq}
     assert reasons == DEAD_LETTER_REASONS[event_format]
-    assert all(r["payload"] is not None or r["reason"] == "malformed_json" for r in dlq)
+    for key, value, headers, _p, _o in dlq:
+        source = (
+            int(headers["dead_letter.source.partition"]),
+            int(headers["dead_letter.source.offset"]),
+        )
+        assert headers["dead_letter.source.topic"].decode() == fresh.topic_raw
+        assert raw[source] == (key, value)
+    table = cat.read_columns(
+        cat.load_table(cat.load_catalog(fresh), f"{fresh.bronze_namespace}.trips_dead_letter"),
+        ("kafka_partition", "kafka_offset", "key_bytes", "value_bytes"),
+    ).to_pylist()
+    assert len(table) == len(dlq)
+    for row in table:
+        assert raw[(row["kafka_partition"], row["kafka_offset"])] == (
+            row["key_bytes"],
+            row["value_bytes"],
+        )
     # bronze keeps the schema id each Avro record was written with (NULL for JSON)
     ids = cat.read_columns(
         cat.load_table(cat.load_catalog(fresh), f"{fresh.bronze_namespace}.raw_trips"),

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
-from taxi_generator.anomalies import AnomalyRates
+from taxi_generator.anomalies import REJECTED_KINDS, AnomalyRates
 from taxi_generator.encoding import (
     DEAD_LETTER_REASON,
     UNKNOWN_SCHEMA_ID,
@@ -47,7 +47,8 @@ def _stream(n: int = 400) -> list[tuple[str, str, int, str]]:
 
 def test_every_generated_record_fits_the_registered_schema() -> None:
     encode = avro_encoder(_serialize)
-    kinds = {"clean", "late", "duplicate", "negative_amount", "dropoff_before_pickup"}
+    # every class silver rejects is a well-typed record too
+    kinds = {"clean", "late", "duplicate", *REJECTED_KINDS}
     seen = 0
     for _key, text, _t, kind in _stream():
         if kind in kinds:
@@ -65,7 +66,9 @@ def test_structural_anomalies_become_avro_poison() -> None:
         value = encode(text, kind)
         if kind in DEAD_LETTER_REASON["avro"]:
             poison.setdefault(kind, []).append(value)
-    assert set(poison) == {"malformed_json", "missing_field", "wrong_type"}
+    assert set(poison) == {"malformed_json", "missing_field", "wrong_type", "out_of_range"}
+    for value in poison["out_of_range"]:  # well-typed Avro: the value is what bronze refuses
+        assert schema_id_of(value) == SCHEMA_ID
     for value in poison["malformed_json"]:  # no wire-format header at all
         assert schema_id_of(value) is None
     for value in poison["missing_field"]:  # a well-formed body under an id nobody issued
@@ -115,6 +118,7 @@ def test_expected_dead_letter_follows_each_runs_format() -> None:
         "avro:not_wire_format": 2,
         "avro:unknown_schema_id": 4,
         "avro:undecodable": 6,
+        "out_of_range": 0,
     }
 
 

@@ -43,6 +43,7 @@ final as (
         improvement_surcharge_amount,
         congestion_surcharge_amount,
         airport_fee_amount,
+        cbd_congestion_fee_amount,
         total_amount,
 
         ----------  lineage

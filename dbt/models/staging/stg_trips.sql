@@ -38,6 +38,7 @@ renamed as (
         cast(improvement_surcharge as decimal(10, 2)) as improvement_surcharge_amount,
         cast(congestion_surcharge as decimal(10, 2)) as congestion_surcharge_amount,
         cast(airport_fee as decimal(10, 2)) as airport_fee_amount,
+        cast(cbd_congestion_fee as decimal(10, 2)) as cbd_congestion_fee_amount,
         cast(total_amount as decimal(10, 2)) as total_amount,
 
         ----------  lineage

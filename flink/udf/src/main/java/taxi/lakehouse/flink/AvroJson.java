@@ -9,6 +9,9 @@ import org.apache.flink.avro.shaded.org.apache.avro.Schema;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -25,8 +28,8 @@ import java.util.List;
  *
  * <p>Rendering: a record is a JSON object of all writer fields in schema order; null, boolean,
  * int, long as JSON; float/double via Jackson's shortest-repr writer (NaN and Infinity as the
- * strings "NaN"/"Infinity"); string and enum symbol as JSON strings (escaped by Jackson, invalid
- * UTF-8 replaced by U+FFFD); bytes and fixed as Base64 strings; arrays as arrays; maps as objects.
+ * strings "NaN"/"Infinity"); string and enum symbol as JSON strings (escaped by Jackson; a string
+ * that is not valid UTF-8 is an {@link InvalidUtf8Exception}: replacing bytes would alter data); bytes and fixed as Base64 strings; arrays as arrays; maps as objects.
  * Logical types are rendered as their underlying Avro type (a date is its int day number).
  */
 final class AvroJson {
@@ -108,7 +111,7 @@ final class AvroJson {
                 break;
             case STRING: {
                 final int n = readLength();
-                out.writeString(new String(buf, pos, n, StandardCharsets.UTF_8));
+                out.writeString(utf8(buf, pos, n));
                 pos += n;
                 break;
             }
@@ -160,7 +163,7 @@ final class AvroJson {
                 for (long n = blockCount(); n > 0; n = blockCount()) {
                     for (long i = 0; i < n; i++) {
                         final int k = readLength();
-                        out.writeFieldName(new String(buf, pos, k, StandardCharsets.UTF_8));
+                        out.writeFieldName(utf8(buf, pos, k));
                         pos += k;
                         value(values);
                     }
@@ -258,5 +261,28 @@ final class AvroJson {
         }
         pos += n;
         return v;
+    }
+
+    /** Strict UTF-8 (the Avro spec's string encoding): malformed bytes are an error. */
+    static String utf8(byte[] bytes, int offset, int length) throws InvalidUtf8Exception {
+        try {
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes, offset, length))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new InvalidUtf8Exception();
+        }
+    }
+
+    /** A string (Avro) or a whole message (JSON) that is not valid UTF-8. */
+    static final class InvalidUtf8Exception extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        InvalidUtf8Exception() {
+            super("not valid UTF-8");
+        }
     }
 }

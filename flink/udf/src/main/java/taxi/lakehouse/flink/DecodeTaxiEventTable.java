@@ -7,8 +7,6 @@ import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.functions.TableFunction;
 import org.apache.flink.types.Row;
 
-import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -35,10 +33,11 @@ import java.util.Set;
  * </ul>
  *
  * <p>Records that are not what they claim to be are dead-letter material, reported in
- * {@code reason} with {@code payload} = Base64 of the raw bytes (so nothing is lost):
- * {@code avro:not_wire_format}, {@code avro:unknown_schema_id} (the registry answered 404) and
+ * {@code reason} with {@code payload} NULL (the bronze SQL keeps the original bytes):
+ * {@code avro:not_wire_format}, {@code avro:unknown_schema_id} (the registry answered 404),
  * {@code avro:undecodable} (the body does not decode with its writer schema, has bytes left
- * over, or the schema is not usable Avro). A registry that cannot be asked (down, 5xx,
+ * over, or the schema is not usable Avro), {@code avro:invalid_utf8} (a string that is not
+ * UTF-8), and for JSON {@code invalid_utf8} (the message is not UTF-8 text). A registry that cannot be asked (down, 5xx,
  * timeout) is not the record's fault: that throws, so the job fails and is retried.
  *
  * <p>Writer schemas are fetched at most once per id and function instance. The Avro schema
@@ -64,6 +63,10 @@ public class DecodeTaxiEventTable extends TableFunction<Row> {
     public static final String NOT_WIRE_FORMAT = "avro:not_wire_format";
     public static final String UNKNOWN_SCHEMA_ID = "avro:unknown_schema_id";
     public static final String UNDECODABLE = "avro:undecodable";
+    /** An Avro string that is not valid UTF-8 (the Avro spec's string encoding). */
+    public static final String AVRO_INVALID_UTF8 = "avro:invalid_utf8";
+    /** A JSON message that is not valid UTF-8 (RFC 8259 requires it). */
+    public static final String INVALID_UTF8 = "invalid_utf8";
 
     /** Confluent wire format: magic byte 0, then the schema id as a 4-byte big-endian int. */
     private static final byte MAGIC = 0;
@@ -116,8 +119,17 @@ public class DecodeTaxiEventTable extends TableFunction<Row> {
             }
             collect(decodeAvro(payload, registryUrl));
         } else if (FORMAT_JSON.equals(format)) {
-            final String text =
-                    payload == null ? null : new String(payload, StandardCharsets.UTF_8);
+            if (payload == null) {
+                collect(withParsed(null, null, parser.eval(null)));
+                return;
+            }
+            final String text;
+            try {
+                text = AvroJson.utf8(payload, 0, payload.length);
+            } catch (AvroJson.InvalidUtf8Exception e) {
+                collect(rejected(INVALID_UTF8, null));
+                return;
+            }
             collect(withParsed(text, null, parser.eval(text)));
         } else {
             throw new IllegalArgumentException(
@@ -133,7 +145,7 @@ public class DecodeTaxiEventTable extends TableFunction<Row> {
 
     private Row decodeAvro(byte[] bytes, String registryUrl) {
         if (bytes == null || bytes.length < HEADER_LENGTH || bytes[0] != MAGIC) {
-            return rejected(NOT_WIRE_FORMAT, bytes, null);
+            return rejected(NOT_WIRE_FORMAT, null);
         }
         final int id = ((bytes[1] & 0xff) << 24)
                 | ((bytes[2] & 0xff) << 16)
@@ -143,20 +155,22 @@ public class DecodeTaxiEventTable extends TableFunction<Row> {
 
         final Writer writer = writer(registryUrl, schemaId); // throws if the registry is down
         if (writer == null) {
-            return rejected(UNKNOWN_SCHEMA_ID, bytes, schemaId);
+            return rejected(UNKNOWN_SCHEMA_ID, schemaId);
         }
         if (writer.schema == null) {
-            return rejected(UNDECODABLE, bytes, schemaId); // the id's schema is not usable Avro
+            return rejected(UNDECODABLE, schemaId); // the id's schema is not usable Avro
         }
 
         final String json;
         try {
             json = AvroJson.decode(
                     writer.schema, bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH);
+        } catch (AvroJson.InvalidUtf8Exception e) {
+            return rejected(AVRO_INVALID_UTF8, schemaId);
         } catch (Exception | StackOverflowError e) {
             // EOF, negative or oversized length, bad union/enum index, bytes left over, ...: the
             // record's fault; the writer schema is fine (other records decode with it).
-            return rejected(UNDECODABLE, bytes, schemaId);
+            return rejected(UNDECODABLE, schemaId);
         }
         return withParsed(json, schemaId, parser.eval(json));
     }
@@ -208,10 +222,13 @@ public class DecodeTaxiEventTable extends TableFunction<Row> {
         return row;
     }
 
-    /** A record that is not decodable Avro: the raw bytes (Base64) kept for the dead letter. */
-    private static Row rejected(String reason, byte[] bytes, Integer schemaId) {
+    /**
+     * A record that cannot be decoded: no payload text (the dead letter keeps the record's
+     * original bytes from the Kafka record itself, see flink/sql/10_bronze.sql).
+     */
+    private static Row rejected(String reason, Integer schemaId) {
         final Row row = new Row(RESULT_ARITY);
-        row.setField(0, bytes == null ? null : Base64.getEncoder().encodeToString(bytes));
+        row.setField(0, null);
         row.setField(1, schemaId);
         row.setField(2, reason);
         return row;

@@ -18,8 +18,11 @@ import java.time.LocalDateTime;
  * returns its structural validation result plus the typed values.
  *
  * <p>{@code reason} is NULL for a structurally valid record, otherwise the first failing rule of
- * the bronze SQL: {@code malformed_json}, then {@code missing_field:<name>}, then
- * {@code wrong_type:<name>} (same field order as flink/sql/10_bronze.sql). {@code trip_key} is the
+ * the bronze SQL: {@code malformed_json}, then {@code missing_field:<name>}, then per field (same
+ * field order as flink/sql/10_bronze.sql) {@code wrong_type:<name>} (not of the field's type) or
+ * {@code out_of_range:<name>} (of the right type, but the bronze column cannot hold it exactly:
+ * an integer beyond INT, an amount beyond DECIMAL(10, 2) or with sub-cent digits, a number that
+ * is not finite). A value is never turned into NULL or rounded silently. {@code trip_key} is the
  * natural key {@code VendorID|pickup|dropoff|PULocationID|DOLocationID|trip_distance|total_amount}
  * built from the literal JSON token text (SQL: {@code trip_id = LOWER(MD5(trip_key))}).
  *
@@ -123,13 +126,25 @@ public class ParseTaxiEvent extends ScalarFunction {
 
     private static final String[] MISSING_REASON = new String[FIELD_COUNT];
     private static final String[] WRONG_TYPE_REASON = new String[FIELD_COUNT];
+    private static final String[] OUT_OF_RANGE_REASON = new String[FIELD_COUNT];
 
     static {
         for (int i = 0; i < FIELD_COUNT; i++) {
             MISSING_REASON[i] = "missing_field:" + FIELD_NAMES[i];
             WRONG_TYPE_REASON[i] = "wrong_type:" + FIELD_NAMES[i];
+            OUT_OF_RANGE_REASON[i] = "out_of_range:" + FIELD_NAMES[i];
         }
     }
+
+    /** {@link #toInt}'s answer for an integer that does not fit an INT. */
+    private static final long OUT_OF_INT_RANGE = Long.MIN_VALUE;
+
+    /**
+     * An amount within this distance of a whole cent is that cent (binary floating point noise of
+     * a two-decimal value, e.g. 20.349999999999998); anything further has sub-cent digits that
+     * DECIMAL(10, 2) would round away.
+     */
+    private static final BigDecimal CENT_NOISE = new BigDecimal("0.000001");
 
     // ---- kinds of JSON value seen for a field ----
     private static final byte ABSENT = 0;
@@ -234,11 +249,15 @@ public class ParseTaxiEvent extends ScalarFunction {
             }
         }
 
-        // ---- wrong_type (bronze SQL order) + typed values ----
-        final Integer vendorId = toInt(kinds[VENDOR_ID], texts[VENDOR_ID]);
-        if (vendorId == null) {
-            return invalid(WRONG_TYPE_REASON[VENDOR_ID]);
+        // ---- wrong_type / out_of_range (bronze SQL order) + typed values ----
+        final Integer[] ints = new Integer[FIELD_COUNT];
+        for (int idx : INT_FIELDS_BEFORE_DISTANCE) {
+            final String reason = intField(idx, kinds, texts, ints);
+            if (reason != null) {
+                return invalid(reason);
+            }
         }
+        // timestamps sit between VendorID and passenger_count in SQL order
         final LocalDateTime pickup = toTimestamp(kinds[PICKUP], texts[PICKUP]);
         if (pickup == null) {
             return invalid(WRONG_TYPE_REASON[PICKUP]);
@@ -247,35 +266,23 @@ public class ParseTaxiEvent extends ScalarFunction {
         if (dropoff == null) {
             return invalid(WRONG_TYPE_REASON[DROPOFF]);
         }
-        Integer passengerCount = null;
-        if (isPresent(kinds[PASSENGER_COUNT])) {
-            passengerCount = toInt(kinds[PASSENGER_COUNT], texts[PASSENGER_COUNT]);
-            if (passengerCount == null) {
-                return invalid(WRONG_TYPE_REASON[PASSENGER_COUNT]);
-            }
+        final String ppl = intField(PASSENGER_COUNT, kinds, texts, ints);
+        if (ppl != null) {
+            return invalid(ppl);
         }
         if (!isNumber(kinds[TRIP_DISTANCE], texts[TRIP_DISTANCE])) {
             return invalid(WRONG_TYPE_REASON[TRIP_DISTANCE]);
         }
-        final Double tripDistance = Double.valueOf(Double.parseDouble(texts[TRIP_DISTANCE]));
-        Integer rateCodeId = null;
-        if (isPresent(kinds[RATECODE_ID])) {
-            rateCodeId = toInt(kinds[RATECODE_ID], texts[RATECODE_ID]);
-            if (rateCodeId == null) {
-                return invalid(WRONG_TYPE_REASON[RATECODE_ID]);
+        final double distance = toDouble(texts[TRIP_DISTANCE]);
+        if (Double.isNaN(distance) || Double.isInfinite(distance)) {
+            return invalid(OUT_OF_RANGE_REASON[TRIP_DISTANCE]);
+        }
+        final Double tripDistance = Double.valueOf(distance);
+        for (int idx : INT_FIELDS_AFTER_DISTANCE) {
+            final String reason = intField(idx, kinds, texts, ints);
+            if (reason != null) {
+                return invalid(reason);
             }
-        }
-        final Integer puLocationId = toInt(kinds[PU_LOCATION_ID], texts[PU_LOCATION_ID]);
-        if (puLocationId == null) {
-            return invalid(WRONG_TYPE_REASON[PU_LOCATION_ID]);
-        }
-        final Integer doLocationId = toInt(kinds[DO_LOCATION_ID], texts[DO_LOCATION_ID]);
-        if (doLocationId == null) {
-            return invalid(WRONG_TYPE_REASON[DO_LOCATION_ID]);
-        }
-        final Integer paymentType = toInt(kinds[PAYMENT_TYPE], texts[PAYMENT_TYPE]);
-        if (paymentType == null) {
-            return invalid(WRONG_TYPE_REASON[PAYMENT_TYPE]);
         }
         // fare_amount .. cbd_congestion_fee are consecutive indexes, checked in SQL order
         // (cbd_congestion_fee, the newest field, last).
@@ -285,9 +292,19 @@ public class ParseTaxiEvent extends ScalarFunction {
                 if (!isNumber(kinds[idx], texts[idx])) {
                     return invalid(WRONG_TYPE_REASON[idx]);
                 }
-                amounts[idx - FARE_AMOUNT] = toDecimal10_2(texts[idx]);
+                final BigDecimal amount = toDecimal10_2(texts[idx]);
+                if (amount == null) {
+                    return invalid(OUT_OF_RANGE_REASON[idx]);
+                }
+                amounts[idx - FARE_AMOUNT] = amount;
             }
         }
+        final Integer vendorId = ints[VENDOR_ID];
+        final Integer passengerCount = ints[PASSENGER_COUNT];
+        final Integer rateCodeId = ints[RATECODE_ID];
+        final Integer puLocationId = ints[PU_LOCATION_ID];
+        final Integer doLocationId = ints[DO_LOCATION_ID];
+        final Integer paymentType = ints[PAYMENT_TYPE];
 
         final String tripKey =
                 texts[VENDOR_ID]
@@ -328,6 +345,32 @@ public class ParseTaxiEvent extends ScalarFunction {
             row.setField(12 + i, amounts[i]);
         }
         return row;
+    }
+
+    /** Int fields in SQL order: the one before the timestamps, then those after trip_distance. */
+    private static final int[] INT_FIELDS_BEFORE_DISTANCE = {VENDOR_ID};
+
+    private static final int[] INT_FIELDS_AFTER_DISTANCE = {
+        RATECODE_ID, PU_LOCATION_ID, DO_LOCATION_ID, PAYMENT_TYPE,
+    };
+
+    /**
+     * Types the int field {@code idx} into {@code out[idx]} (optional fields that are absent stay
+     * NULL); returns the dead-letter reason, or NULL when the value is fine.
+     */
+    private static String intField(int idx, byte[] kinds, String[] texts, Integer[] out) {
+        if (!isPresent(kinds[idx])) {
+            return null; // required ones were checked for missing_field before
+        }
+        final long value = toInt(kinds[idx], texts[idx]);
+        if (value == OUT_OF_INT_RANGE) {
+            return OUT_OF_RANGE_REASON[idx];
+        }
+        if (value > Integer.MAX_VALUE) {
+            return WRONG_TYPE_REASON[idx];
+        }
+        out[idx] = Integer.valueOf((int) value);
+        return null;
     }
 
     private static int fieldIndex(String name) {
@@ -383,12 +426,14 @@ public class ParseTaxiEvent extends ScalarFunction {
     }
 
     /**
-     * An int field: a JSON integer token, or a string matching {@code ^-?[0-9]+$}. Returns NULL
-     * when the value is not of that shape, or does not fit an INT (it could not be stored).
+     * An int field: a JSON integer token, or a string matching {@code ^-?[0-9]+$}. Returns the
+     * value; {@link #OUT_OF_INT_RANGE} for an integer that does not fit an INT; a value above
+     * Integer.MAX_VALUE (never an INT) when it is not of that shape.
      */
-    private static Integer toInt(byte kind, String text) {
+    private static long toInt(byte kind, String text) {
+        final long notAnInt = Long.MAX_VALUE;
         if (kind != INT && kind != STRING) {
-            return null;
+            return notAnInt;
         }
         final int len = text.length();
         int i = 0;
@@ -398,26 +443,27 @@ public class ParseTaxiEvent extends ScalarFunction {
             i = 1;
         }
         if (i == len) {
-            return null;
+            return notAnInt;
         }
         long value = 0;
+        boolean overflow = false;
         for (; i < len; i++) {
             final char c = text.charAt(i);
             if (c < '0' || c > '9') {
-                return null;
+                return notAnInt;
             }
-            value = value * 10 + (c - '0');
-            if (value > 2147483648L) {
-                return null; // out of INT range
+            if (!overflow) {
+                value = value * 10 + (c - '0');
+                overflow = value > 2147483648L;
             }
         }
         if (negative) {
             value = -value;
         }
-        if (value > Integer.MAX_VALUE) {
-            return null;
+        if (overflow || value > Integer.MAX_VALUE || value < Integer.MIN_VALUE) {
+            return OUT_OF_INT_RANGE;
         }
-        return Integer.valueOf((int) value);
+        return value;
     }
 
     /**
@@ -430,6 +476,9 @@ public class ParseTaxiEvent extends ScalarFunction {
         }
         if (kind != STRING) {
             return false;
+        }
+        if (isNonFiniteText(text)) {
+            return true; // a number, but none a bronze column can hold: out_of_range
         }
         final int len = text.length();
         if (len > MAX_NUMBER_LENGTH) {
@@ -472,15 +521,37 @@ public class ParseTaxiEvent extends ScalarFunction {
         return i == len;
     }
 
+    /** How Avro doubles that are not finite are rendered (AvroJson), and JavaScript's names. */
+    private static boolean isNonFiniteText(String text) {
+        switch (text) {
+            case "NaN":
+            case "Infinity":
+            case "-Infinity":
+            case "+Infinity":
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /** The double of a text {@link #isNumber} accepted (NaN / infinities included). */
+    private static double toDouble(String text) {
+        return isNonFiniteText(text) ? Double.NaN : Double.parseDouble(text);
+    }
+
     private static boolean isDigit(char c) {
         return c >= '0' && c <= '9';
     }
 
     /**
-     * DECIMAL(10, 2), rounded HALF_UP; NULL when the value does not fit (as SQL CAST does).
-     * Guards against huge exponents so that rounding can never get expensive.
+     * DECIMAL(10, 2) holding exactly the value; NULL when it cannot (more than 8 integer digits,
+     * sub-cent digits beyond floating point noise, not finite). Guards against huge exponents so
+     * that the arithmetic can never get expensive.
      */
     private static BigDecimal toDecimal10_2(String text) {
+        if (isNonFiniteText(text)) {
+            return null;
+        }
         final BigDecimal d = new BigDecimal(text);
         if (d.signum() == 0) {
             return ZERO_2;
@@ -490,11 +561,17 @@ public class ParseTaxiEvent extends ScalarFunction {
         if (adjusted >= 8) {
             return null; // >= 10^8: more than 8 integer digits
         }
-        if (adjusted < -3) {
-            return ZERO_2; // |d| < 0.001 rounds to 0.00
+        if (adjusted < -7) {
+            return ZERO_2; // |d| < 1e-7: floating point noise around zero
         }
         final BigDecimal r = d.setScale(2, RoundingMode.HALF_UP);
-        return r.precision() > 10 ? null : r; // e.g. 99999999.995 -> 100000000.00
+        if (r.precision() > 10) {
+            return null; // e.g. 99999999.995 -> 100000000.00
+        }
+        if (d.subtract(r).abs().compareTo(CENT_NOISE) > 0) {
+            return null; // 12.345: rounding would change the amount
+        }
+        return r;
     }
 
     /** 'yyyy-MM-dd HH:mm:ss' that is a real date-time (2026-02-30 is not); else NULL. */

@@ -254,29 +254,40 @@ class ParseTaxiEventTest {
     // ---------------------------------------------------------------- decimals
 
     @Test
-    void decimalsRoundHalfUpToTwoPlaces() {
-        assertEquals(new BigDecimal("1.01"), amount("1.005"));
-        assertEquals(new BigDecimal("1.00"), amount("1.0049"));
-        assertEquals(new BigDecimal("-1.01"), amount("-1.005"));
-        assertEquals(new BigDecimal("2.35"), amount("2.345"));
-        assertEquals(new BigDecimal("0.01"), amount("0.005"));
-        assertEquals(new BigDecimal("0.00"), amount("0.0049"));
-        assertEquals(new BigDecimal("0.00"), amount("1e-9"));
+    void decimalsAreExactToTheCent() {
+        assertEquals(new BigDecimal("1.00"), amount("1"));
+        assertEquals(new BigDecimal("-1.01"), amount("-1.01"));
+        assertEquals(new BigDecimal("0.00"), amount("1e-9")); // noise around zero
         assertEquals(new BigDecimal("0.00"), amount("-0.0"));
         assertEquals(new BigDecimal("1234.50"), amount("1.2345e3"));
         assertEquals(new BigDecimal("12.00"), amount("12"));
-        assertEquals(new BigDecimal("12.35"), amount("\"12.345\""));
         assertEquals(new BigDecimal("-3.00"), amount("\"-3\""));
         assertEquals(new BigDecimal("99999999.99"), amount("99999999.99"));
+        // binary floating point noise of a two-decimal value is that value
+        assertEquals(new BigDecimal("20.35"), amount("20.349999999999998"));
+        assertEquals(new BigDecimal("0.30"), amount("0.30000000000000004"));
     }
 
     @Test
-    void decimalOverflowIsNullNotAnError() {
-        // like SQL CAST(... AS DECIMAL(10, 2)): does not fit -> NULL; the record stays valid
-        for (String tok : new String[] {"100000000", "99999999.995", "1e8", "1E999999", "\"-123456789.1\""}) {
-            Row r = eval(json(with("tip_amount", tok)));
-            assertNull(r.getField(REASON), tok);
-            assertNull(r.getField(TIP_AMOUNT), tok);
+    void subCentDigitsAreOutOfRangeNotRounded() {
+        for (String tok : new String[] {"1.005", "2.345", "\"12.345\"", "0.0049", "1.0049"}) {
+            assertOnlyReason(eval(json(with("fare_amount", tok))), "out_of_range:fare_amount");
+        }
+    }
+
+    @Test
+    void decimalOverflowIsOutOfRangeNotNull() {
+        // a value the DECIMAL(10, 2) column cannot hold is a dead-letter reason, never a NULL
+        for (String tok : new String[] {"100000000", "99999999.995", "1e8", "1E999999", "1e15",
+                "\"-123456789.1\"", "\"NaN\"", "\"Infinity\"", "\"-Infinity\""}) {
+            assertOnlyReason(eval(json(with("tip_amount", tok))), "out_of_range:tip_amount");
+        }
+    }
+
+    @Test
+    void nonFiniteDistanceIsOutOfRange() {
+        for (String tok : new String[] {"1e999", "-1e999", "\"NaN\"", "\"Infinity\""}) {
+            assertOnlyReason(eval(json(with("trip_distance", tok))), "out_of_range:trip_distance");
         }
     }
 
@@ -420,11 +431,21 @@ class ParseTaxiEventTest {
     @Test
     void intFieldsRejectNonIntegers() {
         String[] bad = {"\"abc\"", "\"\"", "\"1.0\"", "\"+1\"", "\" 1\"", "\"1 \"", "\"-\"", "\"1e2\"",
-            "1.0", "1e2", "true", "false", "{}", "[]", "[1]", "{\"v\":1}", "\"2147483648\"", "2147483648",
-            "-2147483649", "99999999999999999999"};
+            "1.0", "1e2", "true", "false", "{}", "[]", "[1]", "{\"v\":1}"};
         for (String f : INT_FIELDS) {
             for (String tok : bad) {
                 assertOnlyReason(eval(json(with(f, tok))), "wrong_type:" + f);
+            }
+        }
+    }
+
+    @Test
+    void intFieldsOutOfIntRange() {
+        String[] big = {"\"2147483648\"", "2147483648", "-2147483649", "99999999999999999999",
+            "-99999999999999999999999999999"};
+        for (String f : INT_FIELDS) {
+            for (String tok : big) {
+                assertOnlyReason(eval(json(with(f, tok))), "out_of_range:" + f);
             }
         }
     }
@@ -443,7 +464,7 @@ class ParseTaxiEventTest {
     @Test
     void numberFieldsRejectNonNumbers() {
         String[] bad = {"\"abc\"", "\"\"", "\"1.\"", "\".5\"", "\"+1\"", "\"1e\"", "\"1.5e+\"", "\" 1\"",
-            "\"1,5\"", "\"NaN\"", "\"Infinity\"", "\"0x10\"", "\"1.2.3\"", "true", "{}", "[]", "[1.5]"};
+            "\"1,5\"", "\"nan\"", "\"inf\"", "\"0x10\"", "\"1.2.3\"", "true", "{}", "[]", "[1.5]"};
         for (String f : NUMBER_FIELDS) {
             for (String tok : bad) {
                 assertOnlyReason(eval(json(with(f, tok))), "wrong_type:" + f);
@@ -502,7 +523,7 @@ class ParseTaxiEventTest {
         assertEquals(new BigDecimal("0.75"), r.getField(CBD_CONGESTION_FEE));
         assertEquals(new BigDecimal("0.00"), r.getField(AIRPORT_FEE));
         assertEquals(new BigDecimal("1.50"), eval(json(with("cbd_congestion_fee", "\"1.5\""))).getField(CBD_CONGESTION_FEE));
-        assertEquals(new BigDecimal("1.01"), eval(json(with("cbd_congestion_fee", "1.005"))).getField(CBD_CONGESTION_FEE));
+        assertEquals("out_of_range:cbd_congestion_fee", eval(json(with("cbd_congestion_fee", "1.005"))).getField(REASON));
     }
 
     @Test
