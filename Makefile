@@ -18,7 +18,7 @@ include make/defaults.mk
 
 
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
-        stream-start stream-stop stream-status maintain \
+        stream-start stream-stop stream-status maintain deadletter \
         process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
         test-integration test-udf validate-kestra validate-compose lint format benchmark-native \
         benchmark-streaming
@@ -66,8 +66,8 @@ schema-register: ## Register the event schema (SCHEMA=file, default EVENT_SCHEMA
 schema-check: ## Is a changed schema file (SCHEMA=file) compatible with the registry? Registers nothing
 	@$(LH) schema check $(if $(SCHEMA),--file $(SCHEMA))
 
-generate: ## Produce EVENTS events (MODE, RATE, SEED, DAYS, ANOMALY_RATE)
-	@$(LH) generate --events $(EVENTS) --mode $(MODE) $(if $(RATE),--rate $(RATE)) --seed $(SEED) --days $(DAYS) --anomaly-rate $(ANOMALY_RATE)
+generate: ## Produce EVENTS events (MODE, RATE, SEED, DAYS, ANOMALY_RATE), or replay TLC Parquet files (FROM=path)
+	@$(LH) generate --events $(EVENTS) --mode $(MODE) $(if $(RATE),--rate $(RATE)) --seed $(SEED) --days $(DAYS) --anomaly-rate $(ANOMALY_RATE) $(if $(FROM),--from $(FROM))
 
 process: process-bronze process-silver ## Flink bronze then silver
 
@@ -88,6 +88,9 @@ stream-status: ## Streaming jobs: state, checkpoints, Kafka lag, last Iceberg co
 
 maintain: ## Iceberg maintenance: compact small files, expire snapshots, delete orphans (Java, Iceberg APIs)
 	@$(LH) maintain
+
+deadletter: ## Dead letters and rejected rows per reason (lakehouse deadletter show|export|republish for more)
+	@$(LH) deadletter list
 
 dbt-build: ## dbt build (seeds, gold models, data + unit tests)
 	@$(LH) dbt build

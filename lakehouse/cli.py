@@ -290,27 +290,40 @@ def generate(
         None, help="Share of late events (default: anomaly rate)"
     ),
     progress: bool = typer.Option(True, help="Show a progress bar"),
+    from_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Replay NYC TLC yellow-trip Parquet files (a file or a directory) instead of "
+            "generating: real rows, pickups shifted to the recent past by whole weeks",
+        ),
+    ] = None,
     json_out: JsonOut = None,
 ) -> None:
     """Produce taxi-trip events to Kafka and write the run manifest."""
     from taxi_generator.anomalies import AnomalyRates
-    from taxi_generator.producer import run_generator
+    from taxi_generator.producer import run_generator, run_replay
 
     try:
-        manifest = run_generator(
-            get_settings(),
-            events=events,
-            mode=mode,
-            rate=rate,
-            speedup=speedup,
-            batch_size=batch_size,
-            batch_interval_s=batch_interval,
-            seed=None if seed == "auto" else int(seed),
-            start_date=date.fromisoformat(start_date) if start_date else None,
-            days=days,
-            anomalies=AnomalyRates.uniform(anomaly_rate, late=late_rate),
-            progress=progress and sys.stderr.isatty(),
-        )
+        if from_path is not None:
+            manifest = run_replay(
+                get_settings(), from_path, rate=rate, progress=progress and sys.stderr.isatty()
+            )
+        else:
+            manifest = run_generator(
+                get_settings(),
+                events=events,
+                mode=mode,
+                rate=rate,
+                speedup=speedup,
+                batch_size=batch_size,
+                batch_interval_s=batch_interval,
+                seed=None if seed == "auto" else int(seed),
+                start_date=date.fromisoformat(start_date) if start_date else None,
+                days=days,
+                anomalies=AnomalyRates.uniform(anomaly_rate, late=late_rate),
+                progress=progress and sys.stderr.isatty(),
+            )
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     d = manifest.to_dict()

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -207,7 +207,7 @@ def republish(settings: Settings, path: Path) -> RepublishResult:
         else:
             acked += 1
 
-    started = time.time()
+    started = datetime.now(UTC)
     before = end_offsets(settings.kafka_bootstrap_servers, settings.topic_raw)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, **PRODUCER_TUNING})
     for source, key, value in encoded:
@@ -225,10 +225,11 @@ def republish(settings: Settings, path: Path) -> RepublishResult:
         )
     after = end_offsets(settings.kafka_bootstrap_servers, settings.topic_raw)
     manifest = Manifest.republish(
+        run_id=f"{started:%Y%m%dT%H%M%S%fZ}-republish",
         topic=settings.topic_raw,
         event_format=settings.event_format,
-        started_at=started,
-        finished_at=time.time(),
+        started=started,
+        finished=datetime.now(UTC),
         sources=[s for s, _, _ in encoded],
         offsets_before=before,
         offsets_after=after,

@@ -65,6 +65,9 @@ schema-check: ## Is a changed schema file (SCHEMA=file) compatible with the regi
 generate: ## Produce EVENTS events (MODE, RATE, SEED, DAYS, ANOMALY_RATE)
 	$(LH_DOCKER) generate --events $(EVENTS) --mode $(MODE) $(if $(RATE),--rate $(RATE)) --seed $(SEED) --days $(DAYS) --anomaly-rate $(ANOMALY_RATE)
 
+deadletter: ## Dead letters and rejected rows per reason (lakehouse deadletter show|export|republish for more)
+	$(LH_DOCKER) deadletter list
+
 process: process-bronze process-silver ## Flink bronze then silver
 
 process-bronze: ## Flink: Kafka -> bronze + dead letter

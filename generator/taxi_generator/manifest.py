@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .anomalies import COUNT_KEYS, EXTRA_KINDS
 
 REPLAY_MODE = "replay"
+#: corrected dead letters produced again (lakehouse.deadletter.republish)
+REPUBLISH_MODE = "republish"
+REPUBLISHED = "republished"
 #: ``counts`` of a replay: rows produced, and (avro only) rows the schema could not carry, sent
 #: as JSON text instead (a subset of ``replayed``).
 REPLAYED, SENT_AS_JSON = "replayed", "sent_as_json"
@@ -26,6 +30,7 @@ _REPLAY_DEFAULTS: dict[str, Any] = {
     "exact_counts": True,
     "shift_days": None,
     "dropped_fields": [],
+    "republished_from": [],
 }
 
 
@@ -68,10 +73,36 @@ class Manifest:
     shift_days: int | None = None
     #: replay only: record fields left out because the registered Avro schema lacks them
     dropped_fields: list[str] = field(default_factory=list)
+    #: republish only: the dead letters' sources (topic/partition/offset), each republished once
+    republished_from: list[str] = field(default_factory=list)
 
     @property
     def is_replay(self) -> bool:
-        return self.mode == REPLAY_MODE
+        """Not a generator run (a replay or a republish): counts are not per anomaly class."""
+        return self.mode in (REPLAY_MODE, REPUBLISH_MODE)
+
+    @classmethod
+    def republish(
+        cls,
+        *,
+        run_id: str,
+        topic: str,
+        event_format: str,
+        started: datetime,
+        finished: datetime,
+        sources: list[str],
+        offsets_before: dict[str, int],
+        offsets_after: dict[str, int],
+    ) -> Manifest:
+        duration = max((finished - started).total_seconds(), 1e-9)
+        return cls(
+            run_id=run_id, topic=topic, seed=None, mode=REPUBLISH_MODE, requested=len(sources),
+            started_at=started.isoformat(), finished_at=finished.isoformat(),
+            duration_s=round(duration, 3), events_per_s=round(len(sources) / duration, 1),
+            messages_acked=len(sources), counts={REPUBLISHED: len(sources)},
+            offsets_before=offsets_before, offsets_after=offsets_after,
+            event_format=event_format, exact_counts=False, republished_from=list(sources),
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -116,6 +147,10 @@ class Manifest:
         return out
 
     def _replay_problems(self) -> list[str]:
+        if self.mode == REPUBLISH_MODE:
+            n = len(self.republished_from)
+            ok = self.counts == {REPUBLISHED: n} and self.messages_acked == n == self.requested
+            return [] if ok and not self.exact_counts else [f"inconsistent republish counts ({n})"]
         out = []
         if REPLAYED not in self.counts:
             return [f"counts lack {REPLAYED}"]

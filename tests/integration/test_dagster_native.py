@@ -8,6 +8,7 @@ from confluent_kafka import Producer
 from dagster import AssetKey, DagsterEventType
 from taxi_dagster.definitions import JOB_NAME, build_definitions
 from taxi_dagster.resources import LakehouseResource
+from taxi_generator.anomalies import DEAD_LETTER_KINDS, REJECTED_KINDS
 
 from lakehouse.settings import Settings
 
@@ -51,8 +52,8 @@ def test_whole_graph_materializes_with_every_check_passing(fresh: Settings) -> N
     raw = _metadata(result, "raw_trip_events")
     counts = raw["counts"]
     assert counts["clean"] == EVENTS and counts["duplicate"] == 20
-    dead = counts["malformed_json"] + counts["missing_field"] + counts["wrong_type"]
-    rejected = counts["negative_amount"] + counts["dropoff_before_pickup"]
+    dead = sum(counts[k] for k in DEAD_LETTER_KINDS)
+    rejected = sum(counts[k] for k in REJECTED_KINDS)
     assert sum(raw["kafka_offsets_after"].values()) == raw["messages_acked"]
 
     bronze = _metadata(result, "bronze_trips")

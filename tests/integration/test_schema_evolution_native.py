@@ -75,7 +75,10 @@ def test_optional_field_is_accepted_and_flows_to_silver(stack, tmp_path: Path) -
     producer = Producer({"bootstrap.servers": v2.kafka_bootstrap_servers, "acks": "all"})
     v2_trips = list(generate_trips(200, seed=99, start_date="2026-01-05"))
     for trip in v2_trips:
-        record = {**trip_to_record(trip, clock), "cbd_congestion_fee": 0.75}
+        record = trip_to_record(trip, clock)
+        # TLC's total includes the CBD fee (the total_mismatch rule sums it too)
+        record |= {"cbd_congestion_fee": 0.75,
+                   "total_amount": round(record["total_amount"] + 0.75, 2)}  # fmt: skip
         producer.produce(v2.topic_raw, encode(record), str(trip.pu_location_id))
     assert producer.flush(30) == 0
 

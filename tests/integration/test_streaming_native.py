@@ -112,6 +112,7 @@ def test_poison_messages_are_dead_lettered_and_the_job_keeps_running(
         "dead letter: avro:not_wire_format": manifest.counts["malformed_json"],
         "dead letter: avro:unknown_schema_id": manifest.counts["missing_field"],
         "dead letter: avro:undecodable": manifest.counts["wrong_type"],
+        "dead letter: out_of_range": manifest.counts["out_of_range"],
     }
     st = streaming.status(s)
     assert {j: i["state"] for j, i in st.jobs.items()} == {"bronze": "RUNNING", "silver": "RUNNING"}

@@ -30,6 +30,7 @@ daily as (
             + coalesce(improvement_surcharge_amount, 0)
             + coalesce(congestion_surcharge_amount, 0)
             + coalesce(airport_fee_amount, 0)
+            + coalesce(cbd_congestion_fee_amount, 0)
         ) as surcharge_revenue,
         sum(total_amount) as total_revenue,
         avg(tip_pct) as avg_tip_pct,
