@@ -74,8 +74,8 @@ process: process-bronze process-silver ## Flink bronze then silver
 process-bronze: ## Flink: Kafka -> bronze + dead letter
 	@$(LH) flink bronze
 
-process-silver: ## Flink: bronze -> silver (+ rejected)
-	@$(LH) flink silver
+process-silver: ## Flink: bronze -> silver (+ rejected), new bronze rows only (FULL=1: recompute all)
+	@$(LH) flink silver $(if $(FULL),--full)
 
 stream-start: ## Streaming mode: start the bronze + silver Flink jobs (resume from savepoint/checkpoint)
 	@$(LH) stream start

@@ -54,10 +54,14 @@ def max_offsets(tables: list[Table | None], topic: str) -> dict[int, int]:
     """Highest Kafka offset per partition of `topic` already stored in the given tables."""
     out: dict[int, int] = {}
     for table in tables:
-        data = read_columns(table, ("kafka_topic", "kafka_partition", "kafka_offset"))
+        # silver tables hold one topic's rows and have no kafka_topic column
+        has_topic = table is not None and "kafka_topic" in {f.name for f in table.schema().fields}
+        cols = ("kafka_topic",) if has_topic else ()
+        data = read_columns(table, (*cols, "kafka_partition", "kafka_offset"))
         if data.num_rows == 0:
             continue
-        data = data.filter(pc.equal(data["kafka_topic"], topic))
+        if has_topic:
+            data = data.filter(pc.equal(data["kafka_topic"], topic))
         grouped = data.group_by("kafka_partition").aggregate([("kafka_offset", "max")])
         for part, off in zip(
             grouped["kafka_partition"].to_pylist(),

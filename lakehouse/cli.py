@@ -368,15 +368,26 @@ def flink_bronze(json_out: JsonOut = None) -> None:
 
 
 @flink_app.command("silver")
-def flink_silver(json_out: JsonOut = None) -> None:
-    """bronze -> silver.trips (clean, deduplicated) + silver.trips_rejected."""
+def flink_silver(
+    full: bool = typer.Option(
+        False, "--full", help="Recompute silver from all of bronze (default: only new rows)"
+    ),
+    json_out: JsonOut = None,
+) -> None:
+    """bronze -> silver.trips (clean, deduplicated) + silver.trips_rejected, incrementally."""
     from lakehouse.flink.jobs import run_silver
 
     try:
-        result = run_silver(get_settings())
+        result = run_silver(get_settings(), full=full)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
-    console.print(f"silver: job finished in {result.seconds:.1f}s; {result.counts}")
+    o = result.offsets
+    what = (
+        "nothing new" if result.skipped
+        else f"{o['mode']}, {o['new_rows']} new bronze rows in {o['touched_dates']} pickup dates"
+        if o["mode"] == "incremental" else "full recompute"
+    )  # fmt: skip
+    console.print(f"silver ({what}): {result.seconds:.1f}s; {result.counts}")
     _emit(
         result.to_dict(),
         json_out,

@@ -74,7 +74,7 @@ process-bronze: ## Flink: Kafka -> bronze + dead letter
 	$(LH_DOCKER) flink bronze
 
 process-silver: ## Flink: bronze -> silver (+ rejected)
-	$(LH_DOCKER) flink silver
+	$(LH_DOCKER) flink silver $(if $(FULL),--full)
 
 stream-start: ## Streaming mode: start the bronze + silver Flink jobs (resume from savepoint/checkpoint)
 	$(LH_DOCKER) stream start

@@ -4,11 +4,18 @@
 -- * Typed in bronze (docs/contracts.md section 4); trip_id is a deterministic MD5 of the trip's
 --   natural key, so a resent event gets the same id and is kept once (lowest Kafka
 --   partition/offset wins).
--- * Idempotent: INSERT OVERWRITE recomputes the partitions it writes from all of bronze (bronze is
---   append-only, so every partition that had rows still has them). Reruns never duplicate.
--- * Readable by pyiceberg/DuckDB: overwrite replaces data files; no equality deletes (pyiceberg
---   0.12 cannot read them), so no upsert sink here.
--- * Late events are ordinary rows: they land in their pickup date's partition.
+-- * Batch, incremental (the default; lakehouse/flink/jobs.py plan_silver): reads only the bronze
+--   rows after the offsets the last silver run recorded (${bronze_new_rows}), keeps the first
+--   copy of each trip_id among them, drops the trip_ids silver already holds in the pickup-date
+--   partitions they touch (${not_in_silver}: a duplicate has its original's pickup, hence its
+--   partition) and APPENDS (${silver_insert} = INSERT INTO): a run writes only the partitions
+--   its new rows belong to, late events included. Rejected rows are appended after the highest
+--   offset trips_rejected holds (${rejected_after}). Exact under reruns and partial failures:
+--   the anti-join and that offset make a repeated range a no-op for either table.
+-- * Batch, full (lakehouse flink silver --full, or no recorded offsets yet): every filter TRUE,
+--   INSERT OVERWRITE recomputes every partition from all of bronze.
+-- * Readable by pyiceberg/DuckDB: appends and overwrites replace or add data files; no equality
+--   deletes (pyiceberg 0.12 cannot read them), so no upsert sink here.
 -- * Streaming (lakehouse stream start, lakehouse/flink/streaming.py): the same statements with
 --     ${bronze_read_options} = an incremental streaming read of bronze (new snapshots as they
 --                              are committed),
@@ -18,7 +25,7 @@
 --                              (table.exec.state.ttl) and checkpointed (exactly-once),
 --     ${silver_insert}       = INSERT INTO: appends per checkpoint, never equality deletes, so
 --                              pyiceberg and DuckDB read silver while it streams.
---   The batch run instead orders copies by Kafka partition/offset and overwrites.
+--   The batch run instead orders copies by Kafka partition/offset.
 
 SET 'execution.runtime-mode' = '${runtime_mode}';
 SET 'table.local-time-zone' = 'UTC';
@@ -109,7 +116,7 @@ SELECT
   improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
   kafka_partition, kafka_offset, kafka_timestamp, payload, cbd_congestion_fee${proctime_column}
 FROM ${catalog}.${bronze_db}.raw_trips${bronze_read_options}
-WHERE kafka_topic = '${topic}';
+WHERE kafka_topic = '${topic}' AND ${bronze_new_rows};
 
 -- The silver rules (docs/contracts.md section 1): ONE list, vars.silver_rules in
 -- dbt/dbt_project.yml, which dbt's satisfies_silver_rules test checks too. Rendered by
@@ -130,7 +137,7 @@ FROM (
   FROM checked_trips AS c
   WHERE reason IS NULL
 )
-WHERE copy_number = 1;
+WHERE copy_number = 1${not_in_silver};
 
 EXECUTE STATEMENT SET
 BEGIN
@@ -150,5 +157,5 @@ BEGIN
          kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), reason, payload,
          cbd_congestion_fee
   FROM checked_trips
-  WHERE reason IS NOT NULL;
+  WHERE reason IS NOT NULL AND ${rejected_after};
 END;

@@ -75,6 +75,10 @@ def base_params(settings: Settings) -> dict[str, str]:
         "dedup_order": "kafka_partition, kafka_offset",
         "silver_insert": "INSERT OVERWRITE",
         "silver_rule_case": silver_rules.flink_case(),
+        # silver, full recompute (plan_silver narrows these for an incremental run)
+        "bronze_new_rows": "TRUE",
+        "not_in_silver": "",
+        "rejected_after": "TRUE",
         "schema_registry_url": _quote(settings.schema_registry_url),
     }
 
@@ -260,16 +264,7 @@ def run_bronze(settings: Settings) -> StepResult:
     script = SQL_DIR / "10_bronze.sql"
     if new == 0:
         # create the tables (idempotent DDL) but submit no job: nothing to read
-        ddl_only = "\n".join(
-            s + ";"
-            for s in split_statements(script.read_text())
-            if s.upper().startswith("CREATE DATABASE")
-            or s.upper().startswith("CREATE TABLE IF NOT EXISTS")
-        )
-        tmp = settings.lakehouse_home / "run" / "bronze_ddl.sql"
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(ddl_only)
-        _run_script(settings, tmp, params)
+        _run_script(settings, _ddl_only(settings, script, "bronze"), params)
         result.skipped, result.reason = True, "no new messages since the last bronze run"
     else:
         result.job = _last_job(_run_script(settings, script, params))
@@ -300,11 +295,115 @@ def _record_done(settings: Settings, plan: BronzePlan) -> None:
             tx.set_properties({key: json.dumps({str(p): o for p, o in sorted(marks.items())})})
 
 
-def run_silver(settings: Settings) -> StepResult:
-    t0 = time.monotonic()
+def _silver_done_property(topic: str) -> str:
+    return f"lakehouse.silver.processed-offsets.{topic}"
+
+
+@dataclass
+class SilverPlan:
+    """The bronze rows a silver run reads: per Kafka partition, offsets in (start, stop].
+
+    A finished run records ``stop`` on both silver tables (``lakehouse.silver.processed-offsets.
+    <topic>``); the next one reads only the bronze rows after it, up to what bronze's finished
+    runs recorded. ``full``: recompute everything (asked for, or nothing usable recorded: a
+    table from an older release, or silver written by the streaming job).
+    """
+
+    full: bool
+    start: dict[int, int]
+    stop: dict[int, int]
+    touched_dates: list[str] = field(default_factory=list)
+    new_rows: int = 0
+    rejected_done: dict[int, int] = field(default_factory=dict)
+
+
+def _offset_range(start: dict[int, int], stop: dict[int, int]) -> str:
+    """Predicate (Flink SQL and pyiceberg alike): offsets in (start, stop] per partition."""
+    parts = [
+        f"(kafka_partition = {p} AND kafka_offset >= {start.get(p, -1) + 1} "
+        f"AND kafka_offset <= {o})"
+        for p, o in sorted(stop.items())
+        if o > start.get(p, -1)
+    ]
+    return "(" + " OR ".join(parts) + ")" if parts else ""
+
+
+def plan_silver(settings: Settings, *, full: bool = False) -> SilverPlan:
+    catalog = cat.load_catalog(settings)
+    topic = settings.topic_raw
+    raw = cat.load_table(catalog, f"{settings.bronze_namespace}.raw_trips")
+    trips = cat.load_table(catalog, f"{settings.silver_namespace}.trips")
+    rejected = cat.load_table(catalog, f"{settings.silver_namespace}.trips_rejected")
+    # what bronze's finished runs hold (a failed run's rows are processed once it completes)
+    stop = _done_marks(raw, topic) or cat.max_offsets([raw], topic)
+    key = _silver_done_property(topic)
+    recorded = [
+        {int(p): int(o) for p, o in json.loads(t.properties[key]).items()}
+        for t in (trips, rejected)
+        if t is not None and key in t.properties
+    ]
+    first_run = cat.row_count(trips) == 0 and cat.row_count(rejected) == 0
+    if full or (len(recorded) < 2 and not first_run):
+        return SilverPlan(full=True, start={}, stop=stop)
+    start = (
+        {p: min(recorded[0].get(p, -1), recorded[1].get(p, -1)) for p in stop}
+        if len(recorded) == 2
+        else {}
+    )
+    plan = SilverPlan(full=False, start=start, stop=stop)
+    predicate = _offset_range(start, stop)
+    if not predicate:
+        return plan
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # the filter's columns must be selected too (pyiceberg evaluates residuals on the rows)
+    new = cat.read_columns(
+        raw,
+        ("pickup_ts", "kafka_topic", "kafka_partition", "kafka_offset"),
+        f"kafka_topic = '{topic}' AND {predicate}",
+    )
+    plan.new_rows = new.num_rows
+    dates = pc.unique(pc.cast(new["pickup_ts"], pa.date32())).to_pylist() if new.num_rows else []
+    plan.touched_dates = sorted(str(d) for d in dates if d is not None)
+    plan.rejected_done = cat.max_offsets([rejected], topic)
+    return plan
+
+
+def silver_params(settings: Settings, plan: SilverPlan) -> dict[str, str]:
     params = base_params(settings)
-    result = StepResult(step="silver")
-    result.job = _last_job(_run_script(settings, SQL_DIR / "20_silver.sql", params))
+    if plan.full:
+        return params
+    params["silver_insert"] = "INSERT INTO"
+    params["bronze_new_rows"] = _offset_range(plan.start, plan.stop) or "FALSE"
+    if plan.touched_dates:
+        dates = ", ".join(f"DATE '{d}'" for d in plan.touched_dates)
+        params["not_in_silver"] = (
+            f" AND trip_id NOT IN (SELECT trip_id FROM {settings.iceberg_catalog_name}."
+            f"{settings.silver_namespace}.trips WHERE pickup_date IN ({dates}))"
+        )
+    params["rejected_after"] = _after(plan.rejected_done)
+    return params
+
+
+def run_silver(settings: Settings, *, full: bool = False) -> StepResult:
+    """Silver from the bronze rows that are new since the last run (``full``: from all of
+    bronze); records the bronze offsets it processed on both silver tables."""
+    t0 = time.monotonic()
+    plan = plan_silver(settings, full=full)
+    result = StepResult(
+        step="silver",
+        offsets={"mode": "full" if plan.full else "incremental", "start": plan.start,
+                 "stop": plan.stop, "new_rows": plan.new_rows,
+                 "touched_dates": len(plan.touched_dates)},
+    )  # fmt: skip
+    script = SQL_DIR / "20_silver.sql"
+    if not plan.full and plan.new_rows == 0:
+        _run_script(settings, _ddl_only(settings, script, "silver"), base_params(settings))
+        result.skipped, result.reason = True, "no new bronze rows since the last silver run"
+    else:
+        result.job = _last_job(_run_script(settings, script, silver_params(settings, plan)))
+    _record_silver_done(settings, plan.stop)
     _describe_tables(
         result,
         settings,
@@ -313,6 +412,30 @@ def run_silver(settings: Settings) -> StepResult:
     )
     result.seconds = round(time.monotonic() - t0, 3)
     return result
+
+
+def _ddl_only(settings: Settings, script: Path, name: str) -> Path:
+    """The script's CREATE DATABASE / CREATE TABLE IF NOT EXISTS statements alone."""
+    ddl = "\n".join(
+        s + ";"
+        for s in split_statements(script.read_text())
+        if s.upper().startswith(("CREATE DATABASE", "CREATE TABLE IF NOT EXISTS"))
+    )
+    tmp = settings.lakehouse_home / "run" / f"{name}_ddl.sql"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(ddl)
+    return tmp
+
+
+def _record_silver_done(settings: Settings, stop: dict[int, int]) -> None:
+    catalog = cat.load_catalog(settings)
+    key = _silver_done_property(settings.topic_raw)
+    value = json.dumps({str(p): o for p, o in sorted(stop.items())})
+    for name in ("trips", "trips_rejected"):
+        table = cat.load_table(catalog, f"{settings.silver_namespace}.{name}")
+        if table is not None and table.properties.get(key) != value:
+            with table.transaction() as tx:
+                tx.set_properties({key: value})
 
 
 def _last_job(jobs: list[JobResult]) -> dict[str, Any] | None:
