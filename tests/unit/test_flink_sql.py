@@ -10,10 +10,13 @@ import pytest
 from lakehouse.flink.jobs import (
     SQL_DIR,
     BronzePlan,
+    SilverPlan,
     _after,
+    _offset_range,
     base_params,
     bronze_params,
     render,
+    silver_params,
     split_statements,
 )
 from lakehouse.flink.streaming import _params, stream_properties
@@ -75,3 +78,25 @@ def test_stream_properties_checkpoint_exactly_once_and_resume(settings: Settings
     assert "execution.state-recovery.path" not in fresh
     resumed = stream_properties(settings, "silver", "/x/savepoint-1")
     assert resumed["execution.state-recovery.path"] == "/x/savepoint-1"
+
+
+def test_offset_range_reads_only_new_offsets() -> None:
+    assert _offset_range({0: 9, 1: -1}, {0: 12, 1: 3, 2: 5}) == (
+        "((kafka_partition = 0 AND kafka_offset >= 10 AND kafka_offset <= 12) OR "
+        "(kafka_partition = 1 AND kafka_offset >= 0 AND kafka_offset <= 3) OR "
+        "(kafka_partition = 2 AND kafka_offset >= 0 AND kafka_offset <= 5))"
+    )
+    assert _offset_range({0: 12}, {0: 12}) == ""  # nothing new
+
+
+def test_incremental_silver_appends_new_rows_not_in_silver(settings: Settings) -> None:
+    plan = SilverPlan(full=False, start={0: 9}, stop={0: 20}, new_rows=11,
+                      touched_dates=["2026-11-30", "2026-12-01"], rejected_done={0: 7})  # fmt: skip
+    sql = "\n".join(_rendered("20_silver.sql", silver_params(settings, plan)))
+    assert "INSERT OVERWRITE" not in sql and "INSERT INTO lakehouse.silver.trips" in sql
+    assert "kafka_partition = 0 AND kafka_offset >= 10 AND kafka_offset <= 20" in sql
+    assert ("trip_id NOT IN (SELECT trip_id FROM lakehouse.silver.trips WHERE pickup_date IN "
+            "(DATE '2026-11-30', DATE '2026-12-01'))") in sql  # fmt: skip
+    assert "WHERE reason IS NOT NULL AND kafka_offset > CASE kafka_partition WHEN 0 THEN 7" in sql
+    full = "\n".join(_rendered("20_silver.sql", silver_params(settings, SilverPlan(True, {}, {}))))
+    assert "INSERT OVERWRITE lakehouse.silver.trips" in full and "NOT IN" not in full
