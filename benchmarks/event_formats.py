@@ -34,15 +34,40 @@ FORMATS = ("json", "avro")
 
 
 def serialisation_rate(settings: Settings, fmt: str, n: int) -> float:
-    encode = (
-        json_encoder()
-        if fmt == "json"
-        else avro_encoder(schema_registry.avro_encoder(settings, settings.topic_raw))
-    )
-    stream = EventStream(n, seed=1, start_date=date(2026, 3, 2))
+    # the generator's own path: Avro records are encoded straight from the trip (run_generator)
+    record = None if fmt == "json" else schema_registry.avro_encoder(settings, settings.topic_raw)
+    encode = json_encoder() if record is None else avro_encoder(record)
+    stream = EventStream(n, seed=1, start_date=date(2026, 3, 2), encode_record=record)
     t0 = time.perf_counter()
     for _key, text, _t, kind in stream:
         encode(text, kind)
+    return n / (time.perf_counter() - t0)
+
+
+def producer_alone_rate(settings: Settings, fmt: str, n: int) -> float:
+    """The producer alone: the same messages, encoded beforehand, sent with the generator's
+    producer settings; acknowledged events/s (first produce to last ack). The generator's ceiling
+    on this machine: what librdkafka and the broker take."""
+    from confluent_kafka import Producer
+    from taxi_generator.producer import PRODUCER_TUNING
+
+    record = None if fmt == "json" else schema_registry.avro_encoder(settings, settings.topic_raw)
+    encode = json_encoder() if record is None else avro_encoder(record)
+    stream = EventStream(n, seed=2, start_date=date(2026, 3, 2), encode_record=record)
+    messages = [(key, encode(value, kind)) for key, value, _t, kind in stream]
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, **PRODUCER_TUNING})
+    t0 = time.perf_counter()
+    for i, (key, value) in enumerate(messages):
+        while True:
+            try:
+                producer.produce(settings.topic_raw, value, key)
+                break
+            except BufferError:
+                producer.poll(0.01)
+        if i % 1024 == 0:
+            producer.poll(0)
+    if producer.flush(120) != 0:
+        raise RuntimeError("producer-alone run: messages not acknowledged")
     return n / (time.perf_counter() - t0)
 
 
@@ -96,6 +121,7 @@ def run(n: int, repeat: int) -> list[dict[str, Any]]:
                 ceiling = serialisation_rate(settings, fmt, n)
                 manifest = run_generator(settings, events=n, seed=100 + i, progress=False)
                 messages, vbytes = value_bytes(settings, topic)
+                alone = producer_alone_rate(settings, fmt, n)
                 on_disk = disk_bytes(base, topic)
             finally:
                 topics.delete_topics(settings)
@@ -104,6 +130,8 @@ def run(n: int, repeat: int) -> list[dict[str, Any]]:
                 "events": n,
                 "serialisation_events_per_s": round(ceiling),
                 "generator_events_per_s": manifest.events_per_s,
+                "producer_alone_events_per_s": round(alone),
+                "generator_vs_producer_alone": round(manifest.events_per_s / alone, 2),
                 "value_bytes_per_event": round(vbytes / messages, 1),
                 "disk_bytes_per_event": round(on_disk / messages, 1) if on_disk else None,
             }
@@ -111,6 +139,8 @@ def run(n: int, repeat: int) -> list[dict[str, Any]]:
             print(
                 f"{fmt:>4} run {i + 1}: serialisation {row['serialisation_events_per_s']:>9,} ev/s"
                 f" | generator (acked) {row['generator_events_per_s']:>9,.0f} ev/s"
+                f" = {row['generator_vs_producer_alone']:.0%} of the producer alone"
+                f" ({row['producer_alone_events_per_s']:,} ev/s)"
                 f" | value {row['value_bytes_per_event']:>6.1f} B/event"
                 + (
                     f" | on disk (lz4) {row['disk_bytes_per_event']:.1f} B/event"

@@ -156,30 +156,28 @@ def check(settings: Settings, schema_file: Path) -> CheckResult:
 def avro_encoder(settings: Settings, topic: str) -> Callable[[dict[str, Any]], bytes]:
     """``encode(record) -> bytes`` in the Confluent wire format with the registered schema.
 
-    Registers the schema file first (idempotent; refused if incompatible), then serializes with
-    auto-registration off: the serializer looks the schema's id up in the registry.
+    Registers the schema file first (idempotent; refused if incompatible), then asks the
+    registry for the id of exactly that schema under ``<topic>-value`` (what confluent-kafka's
+    AvroSerializer does with auto-registration off, once). Encoding is fastavro's schemaless
+    writer after a header built once: the serializer's per-record work (subject name, schema
+    lookups, new buffers) cost 4-6x the encoding itself (docs: benchmarks/event_formats.py).
     """
-    from confluent_kafka.schema_registry import topic_subject_name_strategy
-    from confluent_kafka.schema_registry.avro import AvroSerializer
-    from confluent_kafka.serialization import MessageField, SerializationContext
+    import io
+    import struct
+
+    from confluent_kafka.schema_registry import Schema
+    from fastavro import parse_schema, schemaless_writer
 
     register(settings)
     text = load_schema(settings.event_schema_file)
-    serializer = AvroSerializer(
-        client(settings),
-        text,
-        conf={
-            "auto.register.schemas": False,
-            "use.latest.version": False,
-            # subjects named <topic>-value (confluent-kafka 2.16's default strategy first asks
-            # the registry for "subject associations", an endpoint outside the Confluent API
-            # Apicurio implements)
-            "subject.name.strategy": topic_subject_name_strategy,
-        },
-    )
-    ctx = SerializationContext(topic, MessageField.VALUE)
+    schema_id = client(settings).lookup_schema(f"{topic}-value", Schema(text, "AVRO")).schema_id
+    parsed = parse_schema(json.loads(text))
+    header = struct.pack(">bI", 0, schema_id)
 
     def encode(record: dict[str, Any]) -> bytes:
-        return serializer(record, ctx)  # type: ignore[return-value]
+        out = io.BytesIO()
+        out.write(header)
+        schemaless_writer(out, parsed, record)
+        return out.getvalue()
 
     return encode

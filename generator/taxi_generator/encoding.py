@@ -79,7 +79,13 @@ def avro_encoder(serialize: Callable[[dict[str, Any]], bytes]) -> Encoder:
     the structural anomaly kinds become Avro poison (see the module docstring)."""
     last_ok: list[bytes] = []
 
-    def encode(value: str, kind: str) -> bytes:
+    def encode(value: str | bytes, kind: str) -> bytes:
+        if isinstance(value, bytes):  # encoded by the stream already (clean trips, avro)
+            if last_ok:
+                last_ok[0] = value
+            else:
+                last_ok.append(value)
+            return value
         if kind == MALFORMED_JSON:
             return value.encode("utf-8")
         if kind in (MISSING_FIELD, WRONG_TYPE):

@@ -207,14 +207,18 @@ def run_generator(
     start = resolve_start_date(start_date or settings.generator_start_date)
     topic = settings.topic_raw
     bootstrap = settings.kafka_bootstrap_servers
-    stream = EventStream(events, seed=seed, start_date=start, days=days, anomalies=anomalies)
-
     started = _utc_now()
     run_id = _new_run_id(settings.manifests_dir, started, str(seed))
     offsets_before = end_offsets(bootstrap, topic)
     encode: Encoder | None = None  # JSON: the text as is (no per-message work)
-    if event_format == "avro":
-        encode = avro_encoder(_registry_serializer(settings, topic))
+    encode_record = None
+    if event_format == "avro":  # the registry accepts the schema before any message is made
+        encode_record = _registry_serializer(settings, topic)
+        encode = avro_encoder(encode_record)
+    stream = EventStream(
+        events, seed=seed, start_date=start, days=days, anomalies=anomalies,
+        encode_record=encode_record,
+    )  # fmt: skip
 
     def pacing(wait: Callable[[float], None]) -> Callable[[int, int], None] | None:
         return _make_pacer(

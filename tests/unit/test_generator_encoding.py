@@ -133,3 +133,22 @@ def test_schema_file_is_validated(tmp_path) -> None:
         load_schema(bad)
     with pytest.raises(SchemaError, match="cannot read"):
         load_schema(tmp_path / "missing.avsc")
+
+
+def test_stream_encodes_clean_trips_directly_with_the_same_bytes() -> None:
+    """Avro fast path: clean trips are encoded from the record, no JSON text in between; every
+    message is byte for byte what the JSON round trip produced, anomalies included."""
+    rates = AnomalyRates.uniform(0.02)
+    via_json = avro_encoder(_serialize)
+    slow = [
+        (k, via_json(v, kind), kind)
+        for k, v, _t, kind in EventStream(500, seed=5, start_date="2026-01-05", anomalies=rates)
+    ]
+    direct = avro_encoder(_serialize)
+    stream = EventStream(
+        500, seed=5, start_date="2026-01-05", anomalies=rates, encode_record=_serialize
+    )
+    fast = [(k, direct(v, kind), kind) for k, v, _t, kind in stream]
+    assert fast == slow
+    raw = list(EventStream(50, seed=5, start_date="2026-01-05", encode_record=_serialize))
+    assert all(isinstance(v, bytes) for _k, v, _t, _kind in raw)

@@ -1,0 +1,145 @@
+"""What an increment costs against history: a 10k-event run after 0, 1M and 5M events.
+
+For each history size: reset, produce the history (spread over one pickup day per 100k events,
+ending before the increment's days, as a lakehouse that has run for a while holds it) and run
+bronze, silver and gold on it; then produce the increment (10k events over the last 2 days, 1 %
+of every anomaly class, late events reaching back 72 h) and time each stage of the pipeline on
+it, with dbt build's peak resident memory. JSON events (the history is produced faster; the
+increment's stages do not depend on the format). Appends to benchmarks/results/history.jsonl.
+
+    python benchmarks/history.py --history 0,1000000,5000000 --increment 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from run import RESULTS_DIR, _children, _rss_kb, append_results  # noqa: E402
+from taxi_generator.anomalies import AnomalyRates  # noqa: E402
+from taxi_generator.producer import run_generator  # noqa: E402
+
+from lakehouse import topics  # noqa: E402
+from lakehouse.cli import reset_data  # noqa: E402
+from lakehouse.dbt_runner import run_dbt  # noqa: E402
+from lakehouse.flink.jobs import run_bronze, run_silver  # noqa: E402
+from lakehouse.native.stack import NativeStack  # noqa: E402
+from lakehouse.settings import get_settings  # noqa: E402
+from lakehouse.verify import run_verify  # noqa: E402
+
+EVENTS_PER_DAY = 100_000
+
+
+class PeakRss:
+    """Peak resident memory of this process's child processes (dbt runs in one)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.interval = interval
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            kids = _children(os.getpid())
+            self.peak_mb = max(self.peak_mb, sum(_rss_kb(p) for p in kids) / 1024)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def one(history: int, increment: int) -> dict[str, Any]:
+    settings = get_settings().model_copy(
+        update={
+            "event_format": "json",
+            "topic_raw": "taxi.history",
+            "topic_dlq": "taxi.history.dlq",
+        }
+    )
+    reset_data(settings)
+    topics.setup_topics(settings)
+    today = datetime.now(UTC).date()
+    if history:
+        days = max(1, history // EVENTS_PER_DAY)
+        t0 = time.monotonic()
+        run_generator(settings, events=history, seed=1, start_date=today - timedelta(days=days + 3),
+                      days=days, anomalies=AnomalyRates.uniform(0.001))  # fmt: skip
+        run_bronze(settings)
+        run_silver(settings)
+        run_dbt(settings, "build")
+        print(f"history of {history} events ready in {time.monotonic() - t0:.0f}s", flush=True)
+
+    stages: dict[str, float] = {}
+
+    def timed(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.monotonic()
+        out = fn(*args, **kwargs)
+        stages[name] = round(time.monotonic() - t0, 3)
+        return out
+
+    t_all = time.monotonic()
+    timed("generate", run_generator, settings, events=increment, seed=2,
+          start_date=today - timedelta(days=2), days=2, anomalies=AnomalyRates.uniform(0.01))  # fmt: skip
+    timed("bronze", run_bronze, settings)
+    silver = timed("silver", run_silver, settings)
+    with PeakRss() as rss:
+        timed("dbt_build", run_dbt, settings, "build")
+    report = timed("verify", run_verify, settings)
+    stages["total"] = round(time.monotonic() - t_all, 3)
+    return {
+        "history_events": history,
+        "increment_events": increment,
+        "stages_s": stages,
+        "silver_mode": silver.offsets.get("mode"),
+        "silver_new_rows": silver.offsets.get("new_rows"),
+        "silver_touched_dates": silver.offsets.get("touched_dates"),
+        "dbt_build_peak_rss_mb": round(rss.peak_mb, 1),
+        "silver_rows_after": report.figures["silver_rows"],
+        "reconciled": report.ok,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--history", default="0,1000000,5000000")
+    ap.add_argument("--increment", type=int, default=10_000)
+    ap.add_argument("--results", type=Path, default=RESULTS_DIR / "history.jsonl")
+    args = ap.parse_args()
+    NativeStack(get_settings()).up()  # no-op when running
+    one(0, 1000)  # warm-up (JIT, first job submissions): not recorded
+    runs = []
+    for h in (int(x) for x in args.history.split(",")):
+        r = one(h, args.increment)
+        runs.append(r)
+        s = r["stages_s"]
+        print(f"history {h:>9,}: increment of {args.increment:,} -> generate {s['generate']:.1f}s "
+              f"bronze {s['bronze']:.1f}s silver {s['silver']:.1f}s ({r['silver_mode']}, "
+              f"{r['silver_new_rows']} rows, {r['silver_touched_dates']} dates) dbt "
+              f"{s['dbt_build']:.1f}s (peak {r['dbt_build_peak_rss_mb']:.0f} MB) verify "
+              f"{s['verify']:.1f}s total {s['total']:.1f}s", flush=True)  # fmt: skip
+    append_results(args.results, "history", runs)
+    base = runs[0]["stages_s"]
+    for r in runs[1:]:
+        ratios = {k: round(r["stages_s"][k] / base[k], 2) for k in ("silver", "dbt_build", "total")}
+        print(f"history {r['history_events']:,}: x{ratios} of the empty-table increment")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
