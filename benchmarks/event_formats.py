@@ -24,7 +24,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 from run import append_results  # benchmarks/run.py: one results format
 from taxi_generator.encoding import avro_encoder, json_encoder
-from taxi_generator.producer import run_generator
+from taxi_generator.producer import run_generator, trip_encoder
 from taxi_generator.stream import EventStream
 
 from lakehouse import schema_registry, topics
@@ -33,11 +33,18 @@ from lakehouse.settings import Settings, get_settings
 FORMATS = ("json", "avro")
 
 
+def _encoders(settings: Settings, fmt: str) -> tuple[Any, Any]:
+    """(message encoder, clean-trip encoder) exactly as run_generator builds them."""
+    if fmt == "json":
+        return json_encoder(), None
+    wire = schema_registry.wire_format(settings, settings.topic_raw)
+    return avro_encoder(wire.encode), trip_encoder(wire.header, wire.layout, wire.encode)
+
+
 def serialisation_rate(settings: Settings, fmt: str, n: int) -> float:
-    # the generator's own path: Avro records are encoded straight from the trip (run_generator)
-    record = None if fmt == "json" else schema_registry.avro_encoder(settings, settings.topic_raw)
-    encode = json_encoder() if record is None else avro_encoder(record)
-    stream = EventStream(n, seed=1, start_date=date(2026, 3, 2), encode_record=record)
+    # the generator's own path: Avro clean trips are encoded straight from the trip
+    encode, trips = _encoders(settings, fmt)
+    stream = EventStream(n, seed=1, start_date=date(2026, 3, 2), encode_trip=trips)
     t0 = time.perf_counter()
     for _key, text, _t, kind in stream:
         encode(text, kind)
@@ -51,9 +58,8 @@ def producer_alone_rate(settings: Settings, fmt: str, n: int) -> float:
     from confluent_kafka import Producer
     from taxi_generator.producer import PRODUCER_TUNING
 
-    record = None if fmt == "json" else schema_registry.avro_encoder(settings, settings.topic_raw)
-    encode = json_encoder() if record is None else avro_encoder(record)
-    stream = EventStream(n, seed=2, start_date=date(2026, 3, 2), encode_record=record)
+    encode, trips = _encoders(settings, fmt)
+    stream = EventStream(n, seed=2, start_date=date(2026, 3, 2), encode_trip=trips)
     messages = [(key, encode(value, kind)) for key, value, _t, kind in stream]
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, **PRODUCER_TUNING})
     t0 = time.perf_counter()

@@ -153,15 +153,32 @@ def check(settings: Settings, schema_file: Path) -> CheckResult:
     )
 
 
-def avro_encoder(settings: Settings, topic: str) -> Callable[[dict[str, Any]], bytes]:
-    """``encode(record) -> bytes`` in the Confluent wire format with the registered schema.
+@dataclass
+class WireFormat:
+    """How to write the topic's values: the Confluent header of the registered schema, its
+    layout as (field, type) pairs ("null|int" for a nullable union), and ``encode(record)``."""
 
-    Registers the schema file first (idempotent; refused if incompatible), then asks the
+    schema_id: int
+    header: bytes
+    layout: tuple[tuple[str, str], ...]
+    encode: Callable[[dict[str, Any]], bytes]
+
+
+def _layout(schema: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    def name(t: Any) -> str:
+        if isinstance(t, list):
+            return "|".join(name(x) for x in t)
+        return t if isinstance(t, str) else json.dumps(t, sort_keys=True)
+
+    return tuple((f["name"], name(f["type"])) for f in schema["fields"])
+
+
+def wire_format(settings: Settings, topic: str) -> WireFormat:
+    """Registers the schema file first (idempotent; refused if incompatible), then asks the
     registry for the id of exactly that schema under ``<topic>-value`` (what confluent-kafka's
-    AvroSerializer does with auto-registration off, once). Encoding is fastavro's schemaless
+    AvroSerializer does with auto-registration off, once). ``encode`` is fastavro's schemaless
     writer after a header built once: the serializer's per-record work (subject name, schema
-    lookups, new buffers) cost 4-6x the encoding itself (docs: benchmarks/event_formats.py).
-    """
+    lookups, new buffers) cost several times the encoding itself."""
     import io
     import struct
 
@@ -171,7 +188,8 @@ def avro_encoder(settings: Settings, topic: str) -> Callable[[dict[str, Any]], b
     register(settings)
     text = load_schema(settings.event_schema_file)
     schema_id = client(settings).lookup_schema(f"{topic}-value", Schema(text, "AVRO")).schema_id
-    parsed = parse_schema(json.loads(text))
+    schema = json.loads(text)
+    parsed = parse_schema(schema)
     header = struct.pack(">bI", 0, schema_id)
 
     def encode(record: dict[str, Any]) -> bytes:
@@ -180,4 +198,9 @@ def avro_encoder(settings: Settings, topic: str) -> Callable[[dict[str, Any]], b
         schemaless_writer(out, parsed, record)
         return out.getvalue()
 
-    return encode
+    return WireFormat(schema_id, header, _layout(schema), encode)
+
+
+def avro_encoder(settings: Settings, topic: str) -> Callable[[dict[str, Any]], bytes]:
+    """``encode(record) -> bytes`` in the Confluent wire format with the registered schema."""
+    return wire_format(settings, topic).encode

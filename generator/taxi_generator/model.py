@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from bisect import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -613,6 +614,88 @@ def trip_to_json(t: Trip, clock: Clock) -> str:
         f'"improvement_surcharge":{c[imp]},"total_amount":{c[total]},'
         f'"congestion_surcharge":{c[cong]},"Airport_fee":{c[apf]}}}'
     )
+
+
+#: The event schema (registry/schemas/raw_trip.avsc, v1) as (field, Avro type) pairs:
+#: ``trip_to_avro`` writes exactly this layout. A registered schema with any other layout is
+#: encoded from the record by fastavro instead (lakehouse.schema_registry.wire_format).
+AVRO_V1_LAYOUT = (
+    ("VendorID", "int"),
+    ("tpep_pickup_datetime", "string"),
+    ("tpep_dropoff_datetime", "string"),
+    ("passenger_count", "null|int"),
+    ("trip_distance", "double"),
+    ("RatecodeID", "null|int"),
+    ("store_and_fwd_flag", "null|string"),
+    ("PULocationID", "int"),
+    ("DOLocationID", "int"),
+    ("payment_type", "int"),
+    ("fare_amount", "double"),
+    ("extra", "double"),
+    ("mta_tax", "double"),
+    ("tip_amount", "double"),
+    ("tolls_amount", "double"),
+    ("improvement_surcharge", "double"),
+    ("total_amount", "double"),
+    ("congestion_surcharge", "null|double"),
+    ("Airport_fee", "null|double"),
+)
+
+
+def _varint(n: int) -> bytes:
+    """Avro int/long: zig-zag, then base-128 varint."""
+    z = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while z > 0x7F:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+_SMALL = [_varint(i) for i in range(1024)]
+_DOUBLE = struct.Struct("<d").pack
+_SEVEN_DOUBLES = struct.Struct("<7d").pack
+_NULL = b"\x00"
+_SOME = b"\x02"  # union branch 1 (the non-null type)
+_TS_LEN = _varint(19)  # "YYYY-MM-DD HH:MM:SS"
+
+
+def _int(n: int) -> bytes:
+    return _SMALL[n] if 0 <= n < 1024 else _varint(n)
+
+
+def _opt_int(n: int | None) -> bytes:
+    return _NULL if n is None else _SOME + _int(n)
+
+
+def _opt_cents(c: int | None) -> bytes:
+    return _NULL if c is None else _SOME + _DOUBLE(c / 100)
+
+
+def trip_to_avro(t: Trip, clock: Clock) -> bytes:
+    """The Avro binary body of ``trip_to_record(t, clock)`` in ``AVRO_V1_LAYOUT``: the bytes
+    fastavro's schemaless writer produces (tested byte for byte), written directly from the
+    trip in about a fifth of its time (the generator's Avro path)."""
+    v, ps, ds, pc, dh, rc, fwd, pu, do, pt, fare, extra, mta, tip, tolls, imp, total, cong, apf = t
+    fmt = clock.fmt
+    flag = _NULL if fwd is None else _SOME + _int(len(fwd.encode())) + fwd.encode()
+    return b"".join(
+        (
+            _int(v),
+            _TS_LEN, fmt(ps).encode(),
+            _TS_LEN, fmt(ds).encode(),
+            _opt_int(pc),
+            _DOUBLE(dh / 100),
+            _opt_int(rc),
+            flag,
+            _int(pu), _int(do), _int(pt),
+            _SEVEN_DOUBLES(fare / 100, extra / 100, mta / 100, tip / 100, tolls / 100,
+                           imp / 100, total / 100),
+            _opt_cents(cong),
+            _opt_cents(apf),
+        )
+    )  # fmt: skip
 
 
 def generate_trips(

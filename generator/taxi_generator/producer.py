@@ -23,7 +23,14 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from .anomalies import AnomalyRates
 from .encoding import FORMATS, Encoder, avro_encoder
 from .manifest import REPLAY_MODE, REPLAYED, SENT_AS_JSON, Manifest
-from .model import resolve_start_date
+from .model import (
+    AVRO_V1_LAYOUT,
+    Clock,
+    Trip,
+    resolve_start_date,
+    trip_to_avro,
+    trip_to_record,
+)
 from .stream import EventStream
 from .tlc import ReplayEncoder, TlcReplay
 
@@ -211,13 +218,14 @@ def run_generator(
     run_id = _new_run_id(settings.manifests_dir, started, str(seed))
     offsets_before = end_offsets(bootstrap, topic)
     encode: Encoder | None = None  # JSON: the text as is (no per-message work)
-    encode_record = None
+    encode_trip = None
     if event_format == "avro":  # the registry accepts the schema before any message is made
-        encode_record = _registry_serializer(settings, topic)
-        encode = avro_encoder(encode_record)
+        wire = _registry_wire_format(settings, topic)
+        encode = avro_encoder(wire.encode)
+        encode_trip = trip_encoder(wire.header, wire.layout, wire.encode)
     stream = EventStream(
         events, seed=seed, start_date=start, days=days, anomalies=anomalies,
-        encode_record=encode_record,
+        encode_trip=encode_trip,
     )  # fmt: skip
 
     def pacing(wait: Callable[[float], None]) -> Callable[[int, int], None] | None:
@@ -404,16 +412,34 @@ def _new_run_id(manifests_dir: Path, started: datetime, tag: str) -> str:
     return run_id
 
 
-def _registry_serializer(settings: Any, topic: str) -> Callable[[dict[str, Any]], bytes]:
-    """The registry serializer; registers the schema file first (refused: nothing produced)."""
+def _registry_wire_format(settings: Any, topic: str) -> Any:
+    """The registered schema's wire format (lakehouse.schema_registry.WireFormat); registers the
+    schema file first (refused: nothing produced)."""
     from lakehouse import schema_registry
 
     try:
-        return schema_registry.avro_encoder(settings, topic)
+        return schema_registry.wire_format(settings, topic)
     except Exception as e:  # noqa: BLE001 - nothing was produced; say why
         raise GeneratorError(
             f"the event schema could not be used, no message was produced: {e}"
         ) from e
+
+
+def _registry_serializer(settings: Any, topic: str) -> Callable[[dict[str, Any]], bytes]:
+    """The registry serializer (record -> wire-format bytes); see _registry_wire_format."""
+    return _registry_wire_format(settings, topic).encode
+
+
+def trip_encoder(
+    header: bytes,
+    layout: tuple[tuple[str, str], ...],
+    encode_record: Callable[[dict[str, Any]], bytes],
+) -> Callable[[Trip, Clock], bytes]:
+    """Clean trips straight to wire-format bytes: ``trip_to_avro`` when the registered schema
+    has the layout it writes (v1), else the record through ``encode_record`` (fastavro)."""
+    if tuple(layout) == AVRO_V1_LAYOUT:
+        return lambda trip, clock: header + trip_to_avro(trip, clock)
+    return lambda trip, clock: encode_record(trip_to_record(trip, clock))
 
 
 def _produce_run(

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date
 from random import Random
-from typing import Any
 
 from faker import Faker
 
@@ -31,7 +30,7 @@ from .anomalies import (
     AnomalyRates,
     EventCounts,
 )
-from .model import Clock, TripFactory, pickup_schedule, resolve_start_date, trip_to_json
+from .model import Clock, Trip, TripFactory, pickup_schedule, resolve_start_date, trip_to_json
 from .model import trip_to_record as _record
 
 Message = tuple[str, str | bytes, int, str]
@@ -55,7 +54,7 @@ class EventStream:
         start_date: date | str | None = None,
         days: int = 1,
         anomalies: AnomalyRates | None = None,
-        encode_record: Callable[[dict[str, Any]], bytes] | None = None,
+        encode_trip: Callable[[Trip, Clock], bytes] | None = None,
     ) -> None:
         if events < 0:
             raise ValueError("events must be >= 0")
@@ -65,9 +64,9 @@ class EventStream:
         self.seed = seed
         self.days = days
         self.rates = anomalies or AnomalyRates()
-        #: Avro: clean trips in the hot path are encoded from the record directly (no JSON text
-        #: in between); every other message stays JSON text for the encoder (encoding.py)
-        self.encode_record = encode_record
+        #: Avro: clean trips in the hot path are encoded straight from the trip (no JSON text in
+        #: between); every other message stays JSON text for the encoder (encoding.py)
+        self.encode_trip = encode_trip
         self.clock = Clock(resolve_start_date(start_date))
         self.planned = self.rates.planned_counts(events)
         #: what has been yielded; ``clean`` is filled in when the iteration ends or is closed
@@ -123,18 +122,17 @@ class EventStream:
         counts = self.counts
         keys = _KEYS
         make = factory.make
-        encode_record = self.encode_record
+        encode_trip = self.encode_trip
         pos = 0
         try:
             for t in pickup_schedule(rng, n, clock.start_date, self.days):
                 if pos not in special:  # hot path
                     pos += 1
                     trip = make(t)
-                    if encode_record is None:
+                    if encode_trip is None:
                         yield keys[trip.pu_location_id], trip_to_json(trip, clock), t, CLEAN
                     else:
-                        value_e = encode_record(_record(trip, clock))
-                        yield keys[trip.pu_location_id], value_e, t, CLEAN
+                        yield keys[trip.pu_location_id], encode_trip(trip, clock), t, CLEAN
                     continue
                 here = pos
                 pos += 1  # counted before it is yielded: a closed stream never under-counts

@@ -18,9 +18,18 @@ from taxi_generator.encoding import (
     reason_key,
     schema_id_of,
 )
+from taxi_generator.model import (
+    AVRO_V1_LAYOUT,
+    Clock,
+    generate_trips,
+    resolve_start_date,
+    trip_to_avro,
+    trip_to_record,
+)
+from taxi_generator.producer import trip_encoder
 from taxi_generator.stream import EventStream
 
-from lakehouse.schema_registry import SchemaError, load_schema
+from lakehouse.schema_registry import SchemaError, _layout, load_schema
 from lakehouse.settings import REPO_ROOT
 from lakehouse.verify import expected_dead_letter
 
@@ -144,11 +153,35 @@ def test_stream_encodes_clean_trips_directly_with_the_same_bytes() -> None:
         (k, via_json(v, kind), kind)
         for k, v, _t, kind in EventStream(500, seed=5, start_date="2026-01-05", anomalies=rates)
     ]
-    direct = avro_encoder(_serialize)
-    stream = EventStream(
-        500, seed=5, start_date="2026-01-05", anomalies=rates, encode_record=_serialize
-    )
-    fast = [(k, direct(v, kind), kind) for k, v, _t, kind in stream]
-    assert fast == slow
-    raw = list(EventStream(50, seed=5, start_date="2026-01-05", encode_record=_serialize))
+    header = struct.pack(">bI", 0, SCHEMA_ID)
+    layout = _layout(json.loads(SCHEMA_FILE.read_text()))
+    assert layout == AVRO_V1_LAYOUT  # the schema file is the layout trip_to_avro writes
+    for trips in (
+        trip_encoder(header, layout, _serialize),  # trip_to_avro
+        trip_encoder(header, (*layout, ("x", "null|int")), _serialize),  # fastavro fallback
+    ):
+        direct = avro_encoder(_serialize)
+        stream = EventStream(
+            500, seed=5, start_date="2026-01-05", anomalies=rates, encode_trip=trips
+        )
+        fast = [(k, direct(v, kind), kind) for k, v, _t, kind in stream]
+        assert fast == slow
+    raw = list(EventStream(50, seed=5, start_date="2026-01-05", encode_trip=trips))
     assert all(isinstance(v, bytes) for _k, v, _t, _kind in raw)
+
+
+def test_trip_to_avro_writes_fastavros_bytes_for_any_trip() -> None:
+    """Extremes included: nulls (flex fares), big and negative ints, amounts off the cent
+    table, a non-ASCII flag."""
+
+    clock = Clock(resolve_start_date("2026-01-05"))
+    trips = list(generate_trips(3000, seed=9, start_date="2026-01-05", days=3))
+    trips += [
+        trips[0]._replace(passenger_count=None, ratecode_id=None, store_and_fwd_flag=None,
+                          congestion_surcharge=None, airport_fee=None),
+        trips[1]._replace(vendor_id=-5, pu_location_id=2**31 - 1, do_location_id=-(2**31),
+                          fare=-123456789, total=10**12, distance_h=-1),
+        trips[2]._replace(store_and_fwd_flag="\u00e9\U0001f695", payment_type=1024),
+    ]  # fmt: skip
+    for t in trips:
+        assert trip_to_avro(t, clock) == _serialize(trip_to_record(t, clock))[5:], t
