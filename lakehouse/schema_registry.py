@@ -11,9 +11,10 @@ own registry in the compose stack.
   schema again returns the same id (idempotent).
 * ``check`` asks the registry whether a schema file is compatible with the subject, registering
   nothing (``make schema-check``).
-* ``avro_encoder`` returns the generator's value encoder: confluent-kafka's ``AvroSerializer`` in the
-  Confluent wire format (magic byte 0, 4-byte schema id, Avro binary body), with auto-registration
-  off, so a producer can only publish with a schema the registry accepted.
+* ``wire_format`` / ``avro_encoder``: the producers' value encoder in the Confluent wire format
+  (magic byte 0, 4-byte schema id, Avro binary body), with the id the registry gives the
+  registered schema (auto-registration off, as confluent-kafka's ``AvroSerializer`` would), so a
+  producer can only publish with a schema the registry accepted.
 """
 
 from __future__ import annotations
