@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from taxi_generator.anomalies import COUNT_KEYS, DEAD_LETTER_KINDS, REJECTED_KINDS
-from taxi_generator.encoding import DEAD_LETTER_REASON, reason_key
+from taxi_generator.encoding import DEAD_LETTER_REASON
 
 from lakehouse import catalog as cat
-from lakehouse import topics
+from lakehouse import deadletter, topics
 from lakehouse.settings import Settings
 
 ANOMALY_KEYS = COUNT_KEYS
@@ -99,14 +99,6 @@ def expected_dead_letter(manifests: list[dict[str, Any]]) -> dict[str, int]:
         for kind, reason in reasons.items():
             expected[reason] = expected.get(reason, 0) + int(m["counts"].get(kind, 0))
     return expected
-
-
-def _count_by(values: list[str], key: Any = lambda r: r) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        k = key(v)
-        out[k] = out.get(k, 0) + 1
-    return out
 
 
 @dataclass
@@ -199,19 +191,10 @@ def run_verify(settings: Settings, *, include_gold: bool = True) -> VerifyReport
     bronze = cat.row_count(cat.load_table(catalog, f"{b}.raw_trips"))
     dlq_table = cat.load_table(catalog, f"{b}.trips_dead_letter")
     dlq = cat.row_count(dlq_table)
-    reasons = cat.read_columns(dlq_table, ("reason",))
-    by_reason: dict[str, int] = {}
-    for r in reasons["reason"].to_pylist() if reasons.num_rows else []:
-        key = reason_key(r)
-        by_reason[key] = by_reason.get(key, 0) + 1
     silver = cat.row_count(cat.load_table(catalog, f"{s}.trips"))
     rejected = cat.row_count(cat.load_table(catalog, f"{s}.trips_rejected"))
-
-    rej_table = cat.load_table(catalog, f"{s}.trips_rejected")
-    rej_reasons = cat.read_columns(rej_table, ("reason",))
-    rejected_by_reason = _count_by(
-        rej_reasons["reason"].to_pylist() if rej_reasons.num_rows else []
-    )
+    reasons = deadletter.summary(settings)  # rows per reason: `lakehouse deadletter list`
+    by_reason, rejected_by_reason = reasons["dead_letter_class"], reasons["rejected"]
     kept = _conservation(catalog, settings)
 
     checks = [

@@ -57,35 +57,6 @@ IMPLAUSIBLE_DURATION = "implausible_duration"
 IMPLAUSIBLE_DISTANCE = "implausible_distance"
 TOTAL_MISMATCH = "total_mismatch"
 
-# New classes are appended: the plan draws per class in this order, so older runs' seeds keep
-# their messages.
-COUNT_KEYS = (
-    CLEAN,
-    LATE,
-    DUPLICATE,
-    MALFORMED_JSON,
-    MISSING_FIELD,
-    WRONG_TYPE,
-    NEGATIVE_AMOUNT,
-    DROPOFF_BEFORE_PICKUP,
-    OUT_OF_RANGE,
-    INVALID_VENDOR_ID,
-    INVALID_RATE_CODE,
-    INVALID_PAYMENT_TYPE,
-    INVALID_LOCATION_ID,
-    INVALID_STORE_AND_FWD_FLAG,
-    IMPLAUSIBLE_PASSENGER_COUNT,
-    IMPLAUSIBLE_PICKUP_TIME,
-    IMPLAUSIBLE_DURATION,
-    IMPLAUSIBLE_DISTANCE,
-    TOTAL_MISMATCH,
-)
-#: Classes that add messages on top of the clean ones (all but clean and late).
-EXTRA_KINDS = COUNT_KEYS[2:]
-#: Classes built from a fresh trip record (all extra kinds but duplicate).
-BROKEN_KINDS = COUNT_KEYS[3:]
-#: Classes the bronze step dead-letters (their reason per event format: encoding.py).
-DEAD_LETTER_KINDS = (MALFORMED_JSON, MISSING_FIELD, WRONG_TYPE, OUT_OF_RANGE)
 #: Classes silver rejects; each is named like the silver rule (reason) it breaks.
 REJECTED_KINDS = (
     NEGATIVE_AMOUNT,
@@ -101,7 +72,25 @@ REJECTED_KINDS = (
     IMPLAUSIBLE_DISTANCE,
     TOTAL_MISMATCH,
 )
-
+# New classes are appended: the plan draws per class in this order, so older runs' seeds keep
+# their messages.
+COUNT_KEYS = (
+    CLEAN,
+    LATE,
+    DUPLICATE,
+    MALFORMED_JSON,
+    MISSING_FIELD,
+    WRONG_TYPE,
+    *REJECTED_KINDS[:2],  # negative_amount, dropoff_before_pickup: the first release's classes
+    OUT_OF_RANGE,
+    *REJECTED_KINDS[2:],
+)
+#: Classes that add messages on top of the clean ones (all but clean and late).
+EXTRA_KINDS = COUNT_KEYS[2:]
+#: Classes built from a fresh trip record (all extra kinds but duplicate).
+BROKEN_KINDS = COUNT_KEYS[3:]
+#: Classes the bronze step dead-letters (their reason per event format: encoding.py).
+DEAD_LETTER_KINDS = (MALFORMED_JSON, MISSING_FIELD, WRONG_TYPE, OUT_OF_RANGE)
 LATE_MIN_S = 3600  # late events: pick-up 1 h ..
 LATE_MAX_S = 72 * 3600  # .. 72 h before the stream's event time
 

@@ -30,22 +30,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .model import FIELDS
+from .model import FIELDS, REQUIRED_FIELDS
 
 PICKUP, DROPOFF = "tpep_pickup_datetime", "tpep_dropoff_datetime"
 CBD_FEE = "cbd_congestion_fee"
 #: Columns every file must have (the contract's required fields).
-REQUIRED_COLUMNS = (
-    "VendorID",
-    PICKUP,
-    DROPOFF,
-    "trip_distance",
-    "PULocationID",
-    "DOLocationID",
-    "payment_type",
-    "fare_amount",
-    "total_amount",
-)
+REQUIRED_COLUMNS = REQUIRED_FIELDS
 _INT_FIELDS = frozenset(
     {"VendorID", "passenger_count", "RatecodeID", "PULocationID", "DOLocationID", "payment_type"}
 )

@@ -89,3 +89,28 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         out[name.upper()] = str(value)
     return out
+
+
+def topic_messages(settings: Settings, topic: str) -> list:
+    """Every message on ``topic`` (confluent-kafka Messages: key, value, headers, partition,
+    offset), read from the earliest offsets up to the current end."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from lakehouse import topics
+
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "test-topic-reader",
+         "enable.auto.commit": False}
+    )  # fmt: skip
+    marks = topics.watermarks(settings, topic)
+    consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in marks.items()])
+    want = sum(high - low for low, high in marks.values())
+    out = []
+    try:
+        while len(out) < want:
+            msg = consumer.poll(10)
+            assert msg is not None, f"{topic}: read {len(out)} of {want} messages"
+            out.append(msg)
+    finally:
+        consumer.close()
+    return out

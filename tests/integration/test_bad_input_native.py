@@ -29,7 +29,7 @@ from lakehouse.flink.jobs import run_bronze, run_silver
 from lakehouse.settings import Settings
 from lakehouse.verify import run_verify
 
-from .conftest import make_settings
+from .conftest import make_settings, topic_messages
 
 pytestmark = pytest.mark.integration
 
@@ -81,27 +81,12 @@ def _rows(s: Settings, table: str, columns: tuple[str, ...]) -> list[dict[str, A
 
 
 def _dlq_topic(s: Settings) -> dict[tuple[int, int], tuple[bytes | None, bytes | None, dict]]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": s.kafka_bootstrap_servers,
-            "group.id": "t",
-            "enable.auto.commit": False,
-        }
-    )
-    marks = topics.watermarks(s, s.topic_dlq)
-    consumer.assign([TopicPartition(s.topic_dlq, p, low) for p, (low, _) in marks.items()])
-    want = sum(high - low for low, high in marks.values())
+    """The DLQ topic's records by the source partition/offset their headers name."""
     out = {}
-    while len(out) < want:
-        msg = consumer.poll(10)
-        assert msg is not None
+    for msg in topic_messages(s, s.topic_dlq):
         h = {k: v.decode() for k, v in msg.headers() or []}
-        out[(int(h["dead_letter.source.partition"]), int(h["dead_letter.source.offset"]))] = (
-            msg.key(), msg.value(), h,
-        )  # fmt: skip
-    consumer.close()
+        source = (int(h["dead_letter.source.partition"]), int(h["dead_letter.source.offset"]))
+        out[source] = (msg.key(), msg.value(), h)
     return out
 
 

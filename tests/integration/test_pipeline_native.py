@@ -5,7 +5,6 @@ from __future__ import annotations
 import duckdb
 import pyarrow.compute as pc
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from taxi_generator.anomalies import DEAD_LETTER_KINDS, REJECTED_KINDS, AnomalyRates
 from taxi_generator.encoding import reason_key
 from taxi_generator.producer import run_generator
@@ -18,7 +17,7 @@ from lakehouse.native.stack import NativeStack
 from lakehouse.settings import Settings
 from lakehouse.verify import VerificationError, run_verify
 
-from .conftest import make_settings
+from .conftest import make_settings, topic_messages
 
 pytestmark = pytest.mark.integration
 
@@ -41,26 +40,11 @@ def _silver(settings: Settings):
 
 
 def _topic_records(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes, dict]]:
-    """Every record of ``topic``: (key, value, headers as a dict)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": "test-topic-reader",
-            "enable.auto.commit": False,
-        }
-    )
-    marks = topics.watermarks(settings, topic)
-    consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in marks.items()])
-    want = sum(high - low for low, high in marks.values())
-    out: list[tuple[bytes | None, bytes, dict]] = []
-    while len(out) < want:
-        msg = consumer.poll(10)
-        assert msg is not None, f"{topic}: read {len(out)} of {want} records"
-        out.append(
-            (msg.key(), msg.value(), dict(msg.headers() or []), msg.partition(), msg.offset())
-        )
-    consumer.close()
-    return out
+    """Every record of ``topic``: (key, value, headers as a dict, partition, offset)."""
+    return [
+        (m.key(), m.value(), dict(m.headers() or []), m.partition(), m.offset())
+        for m in topic_messages(settings, topic)
+    ]
 
 
 #: dead-letter reason classes per event format (taxi_generator.encoding.DEAD_LETTER_REASON)

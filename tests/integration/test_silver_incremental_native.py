@@ -19,7 +19,7 @@ from lakehouse.flink.jobs import run_bronze, run_silver
 from lakehouse.settings import Settings
 from lakehouse.verify import run_verify
 
-from .conftest import make_settings
+from .conftest import make_settings, topic_messages
 
 pytestmark = pytest.mark.integration
 
@@ -36,22 +36,14 @@ def _silver(s: Settings, name: str = "trips") -> list[tuple]:
 def _resend(s: Settings, coords: list[tuple[int, int]]) -> None:
     """Produce the messages at these partition/offsets again, byte for byte (a producer's
     resend), with a manifest that counts them as duplicates."""
-    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka import Producer
 
     wanted = set(coords)
-    consumer = Consumer(
-        {"bootstrap.servers": s.kafka_bootstrap_servers, "group.id": "resend",
-         "enable.auto.commit": False}
-    )  # fmt: skip
-    marks = topics.watermarks(s, s.topic_raw)
-    consumer.assign([TopicPartition(s.topic_raw, p, low) for p, (low, _) in marks.items()])
-    found = []
-    for _ in range(sum(h - low for low, h in marks.values())):
-        msg = consumer.poll(10)
-        assert msg is not None
-        if (msg.partition(), msg.offset()) in wanted:
-            found.append((msg.partition(), msg.key(), msg.value()))
-    consumer.close()
+    found = [
+        (m.partition(), m.key(), m.value())
+        for m in topic_messages(s, s.topic_raw)
+        if (m.partition(), m.offset()) in wanted
+    ]
     assert len(found) == len(wanted)
     producer = Producer({"bootstrap.servers": s.kafka_bootstrap_servers, "acks": "all"})
     for partition, key, value in found:
