@@ -92,8 +92,8 @@ maintain: ## Iceberg maintenance: compact small files, expire snapshots, delete 
 deadletter: ## Dead letters and rejected rows per reason (lakehouse deadletter show|export|republish for more)
 	@$(LH) deadletter list
 
-dbt-build: ## dbt build (seeds, gold models, data + unit tests)
-	@$(LH) dbt build
+dbt-build: ## dbt build: gold takes the new silver rows (FULL=1: rebuild gold from all of silver)
+	@$(LH) dbt build $(if $(FULL),--full-refresh)
 
 dbt-test: ## dbt test against the existing gold
 	@$(LH) dbt test

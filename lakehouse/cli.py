@@ -568,9 +568,45 @@ def _dbt(command: str, json_out: Path | None, extra: list[str] | None = None) ->
 
 
 @dbt_app.command("build")
-def dbt_build(json_out: JsonOut = None) -> None:
-    """dbt build: seeds, models, data tests and unit tests; fails on any error-severity test."""
-    _dbt("build", json_out)
+def dbt_build(
+    full_refresh: bool = typer.Option(
+        False, "--full-refresh", help="Rebuild gold from every silver row (default: only new rows)"
+    ),
+    json_out: JsonOut = None,
+) -> None:
+    """dbt build: seeds, models, data tests and unit tests; fails on any error-severity test.
+
+    Incremental: gold takes the silver rows committed since the snapshot it last consumed."""
+    _dbt("build", json_out, ["--full-refresh"] if full_refresh else None)
+
+
+@dbt_app.command("compare-full-refresh")
+def dbt_compare_full_refresh(json_out: JsonOut = None) -> None:
+    """Build gold incrementally, rebuild it from scratch into a second DuckDB file
+    (gold_full_refresh.duckdb beside it) and compare every gold table row for row.
+    Run it while silver is quiet (no streaming job committing)."""
+    from lakehouse.gold import compare_full_refresh
+
+    try:
+        result = compare_full_refresh(get_settings())
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    table = Table(title="gold: incremental vs full refresh")
+    for col in ("table", "rows", "only incremental", "only full refresh"):
+        table.add_column(col, justify="left" if col == "table" else "right")
+    for t in result.tables:
+        table.add_row(t.table, str(t.rows), str(t.only_incremental), str(t.only_full))
+    console.print(table)
+    data = {"equal": result.equal, "same_silver": result.same_silver, "missing": result.missing,
+            "tables": [t.__dict__ for t in result.tables]}  # fmt: skip
+    _emit(data, json_out)
+    if not result.same_silver:
+        _fail(RuntimeError(f"silver moved between the two builds {result.silver_snapshots}: "
+                           "rerun when no streaming job is committing"))  # fmt: skip
+    if not result.equal:
+        _fail(RuntimeError(f"incremental gold differs from a full refresh (missing tables: "
+                           f"{result.missing or 'none'}); see the table above"))  # fmt: skip
+    console.print(f"equal: {len(result.tables)} tables, row for row ({result.full})")
 
 
 @dbt_app.command("test")

@@ -82,9 +82,14 @@ def run_dbt(
     summary = next((ln for ln in reversed(out.splitlines()) if "Done. PASS=" in ln), "")
     summary = summary.split("Done. ", 1)[-1] if summary else ""
     if proc.returncode != 0:
-        errors = [ln for ln in out.splitlines() if "ERROR" in ln or "FAIL" in ln or "Error" in ln]
+        lines = out.splitlines()
+        # an error line and the two after it (dbt puts the message under "Parsing Error" etc.)
+        marked = [i for i, ln in enumerate(lines) if "ERROR" in ln or "FAIL" in ln or "Error" in ln]
+        errors = [
+            lines[j] for j in sorted({j for i in marked for j in range(i, i + 3)}) if j < len(lines)
+        ]
         raise DbtError(
             f"dbt {command} failed (exit {proc.returncode}) after {seconds}s:\n"
-            + "\n".join(errors[-30:] or out.splitlines()[-30:])
+            + "\n".join(errors[-30:] or lines[-30:])
         )
     return DbtResult(command=command, seconds=seconds, returncode=0, summary=summary.strip())

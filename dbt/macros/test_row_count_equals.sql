@@ -24,3 +24,33 @@ cross join compare_rows
 where model_rows.row_count != compare_rows.row_count
 
 {% endtest %}
+
+
+{#
+    Generic model-level test: the model has exactly as many rows as the silver snapshot it
+    consumed (silver.iceberg_consumed, written by consume_silver_load in the model's post-hook:
+    the snapshot's total-records, so silver is not scanned). Fails with both counts.
+#}
+{% test row_count_equals_silver_snapshot(model, source_table) %}
+
+with model_rows as (
+
+    select count(*) as row_count from {{ model }}
+
+),
+
+consumed as (
+
+    select total_records from silver.iceberg_consumed
+    where source_table = '{{ source_table }}'
+
+)
+
+select
+    model_rows.row_count as model_row_count,
+    consumed.total_records as silver_snapshot_row_count
+from model_rows
+left join consumed on true
+where model_rows.row_count != coalesce(consumed.total_records, 0)
+
+{% endtest %}

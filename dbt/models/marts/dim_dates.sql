@@ -1,11 +1,12 @@
--- One row per day from the earliest to the latest pickup date in the data (late events
--- included), so every fct_trips.pickup_date has a row here.
+-- One row per day from the earliest to the latest pickup date in fct_trips (late events
+-- included), so every fct_trips.pickup_date has a row here. Rebuilt at each build: a min/max
+-- over one column of fct_trips, and one row per day.
 
 with
 
 trips as (
 
-    select * from {{ ref('stg_trips') }}
+    select pickup_date from {{ ref('fct_trips') }}
 
 ),
 

@@ -1,3 +1,20 @@
+-- Incremental: each build appends the silver trips that are new since the snapshot gold last
+-- consumed (plugins/taxi_iceberg.py loads only those), anti-joined on trip_id so a row read
+-- twice (a compaction's output, a retried build) is kept once. The post-hook records the
+-- consumed snapshot in the same transaction; when silver had to be loaded in full (rewritten,
+-- rolled back, first build) the pre-hook empties the table and it is rebuilt from every row.
+-- No primary-key constraint: DuckDB keeps that index in memory for every insert, and it would
+-- grow with history; uniqueness is the anti-join's, and tested on each build's new rows.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ reset_if_silver_reloaded() }}",
+        post_hook="{{ consume_silver_load('trips') }}",
+    )
+}}
+
 with
 
 trips as (
@@ -53,6 +70,12 @@ final as (
         processed_at
 
     from trips
+
+    {% if is_incremental() -%}
+    where not exists (
+        select 1 from {{ this }} as existing where existing.trip_id = trips.trip_id
+    )
+    {%- endif %}
 
 )
 

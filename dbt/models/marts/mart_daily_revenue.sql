@@ -1,4 +1,16 @@
 -- Revenue per pickup day. Every day of dim_dates has a row (0 trips = 0 revenue).
+-- Incremental: a build recomputes the days its new trips fall on (late events included) and
+-- adds the days the calendar grew by; the other days keep their rows.
+-- depends_on: {{ ref('stg_trips') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='revenue_date',
+        on_schema_change='fail',
+        pre_hook="{{ reset_if_silver_reloaded() }}",
+    )
+}}
 
 with
 
@@ -6,11 +18,20 @@ dates as (
 
     select * from {{ ref('dim_dates') }}
 
+    {% if is_incremental() -%}
+    where date_day in (select pickup_date from {{ ref('stg_trips') }})
+       or date_day not in (select revenue_date from {{ this }})
+    {%- endif %}
+
 ),
 
 trips as (
 
     select * from {{ ref('fct_trips') }}
+
+    {% if is_incremental() -%}
+    where pickup_date in (select date_day from dates)
+    {%- endif %}
 
 ),
 
@@ -20,7 +41,7 @@ daily as (
         pickup_date,
         count(*) as trip_count,
         cast(sum(passenger_count) as bigint) as passenger_count,
-        sum(trip_distance_miles) as trip_distance_miles,
+        {{ sum_exact('trip_distance_miles') }} as trip_distance_miles,
         sum(fare_amount) as fare_revenue,
         sum(tip_amount) as tip_revenue,
         sum(tolls_amount) as tolls_revenue,
@@ -33,8 +54,8 @@ daily as (
             + coalesce(cbd_congestion_fee_amount, 0)
         ) as surcharge_revenue,
         sum(total_amount) as total_revenue,
-        avg(tip_pct) as avg_tip_pct,
-        avg(trip_duration_minutes) as avg_trip_duration_minutes,
+        {{ avg_exact('tip_pct') }} as avg_tip_pct,
+        {{ avg_exact('trip_duration_minutes') }} as avg_trip_duration_minutes,
         count(*) filter (where is_airport_trip) as airport_trip_count
 
     from trips

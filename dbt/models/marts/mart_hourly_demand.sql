@@ -1,10 +1,25 @@
 -- Demand per pickup hour: one row per (pickup_date, pickup_hour) that has trips.
+-- Incremental: a build replaces every hour of the days its new trips fall on.
+-- depends_on: {{ ref('stg_trips') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='pickup_date',
+        on_schema_change='fail',
+        pre_hook="{{ reset_if_silver_reloaded() }}",
+    )
+}}
 
 with
 
 trips as (
 
     select * from {{ ref('fct_trips') }}
+
+    {% if is_incremental() -%}
+    where pickup_date in (select pickup_date from {{ ref('stg_trips') }})
+    {%- endif %}
 
 ),
 
@@ -17,9 +32,9 @@ hourly as (
         pickup_day_of_week,
         count(*) as trip_count,
         cast(sum(passenger_count) as bigint) as passenger_count,
-        avg(trip_duration_minutes) as avg_trip_duration_minutes,
-        avg(trip_distance_miles) as avg_trip_distance_miles,
-        avg(avg_speed_mph) as avg_speed_mph,
+        {{ avg_exact('trip_duration_minutes') }} as avg_trip_duration_minutes,
+        {{ avg_exact('trip_distance_miles', 6) }} as avg_trip_distance_miles,
+        {{ avg_exact('avg_speed_mph') }} as avg_speed_mph,
         sum(total_amount) as total_revenue,
         count(*) filter (where is_airport_trip) as airport_trip_count
 

@@ -1,5 +1,17 @@
 -- Activity and revenue per taxi zone: one row per zone of dim_locations (zeros when unused).
 -- Revenue and fare/tip averages are attributed to the pickup zone.
+-- Incremental: a build recomputes the zones its new trips start or end in, and the zones whose
+-- dim_locations attributes changed or that have no row yet.
+-- depends_on: {{ ref('stg_trips') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='location_id',
+        on_schema_change='fail',
+        pre_hook="{{ reset_if_silver_reloaded() }}",
+    )
+}}
 
 with
 
@@ -7,11 +19,32 @@ locations as (
 
     select * from {{ ref('dim_locations') }}
 
+    {% if is_incremental() -%}
+    where location_id in (
+        select pickup_location_id from {{ ref('stg_trips') }}
+        union
+        select dropoff_location_id from {{ ref('stg_trips') }}
+        union
+        select location_id from (
+            select location_id, borough, zone_name, service_zone, is_airport
+            from {{ ref('dim_locations') }}
+            except
+            select location_id, borough, zone_name, service_zone, is_airport
+            from {{ this }}
+        )
+    )
+    {%- endif %}
+
 ),
 
 trips as (
 
     select * from {{ ref('fct_trips') }}
+
+    {% if is_incremental() -%}
+    where pickup_location_id in (select location_id from locations)
+       or dropoff_location_id in (select location_id from locations)
+    {%- endif %}
 
 ),
 
@@ -22,9 +55,9 @@ pickups as (
         count(*) as pickup_trip_count,
         sum(total_amount) as pickup_revenue,
         avg(fare_amount) as avg_fare_amount,
-        avg(tip_pct) as avg_tip_pct,
-        avg(trip_distance_miles) as avg_trip_distance_miles,
-        avg(trip_duration_minutes) as avg_trip_duration_minutes,
+        {{ avg_exact('tip_pct') }} as avg_tip_pct,
+        {{ avg_exact('trip_distance_miles', 6) }} as avg_trip_distance_miles,
+        {{ avg_exact('trip_duration_minutes') }} as avg_trip_duration_minutes,
         count(*) filter (where is_airport_trip) as airport_trip_count
 
     from trips
