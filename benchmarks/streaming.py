@@ -1,14 +1,17 @@
-"""Streaming mode: sustained events/s and freshness (production -> visible in silver).
+"""Streaming mode: sustained events/s and freshness (production -> visible in silver, in gold).
 
 For each rate: a topic and home of its own, the streaming jobs started fresh, the generator paced
 at that rate for ``--seconds``, the lag (messages not yet in bronze) sampled every 2 s, then the time
 until bronze and silver caught up after the last event, and silver freshness over the run's rows
-(Iceberg commit time of the row's file minus its Kafka timestamp): p50/p95/max.
+(Iceberg commit time of the row's file minus its Kafka timestamp): p50/p95/max. With --gold (the
+default), gold follows silver as the streaming gold refresh does (`lakehouse dbt build
+--if-new-silver` in a loop, what Kestra's taxi_gold_refresh and Dagster's sensor schedule), and
+gold freshness is the end of the build that loaded a row minus its Kafka timestamp.
 
 A rate is *kept up with* when the jobs drained within three checkpoint intervals (+5 s) after the
 generator stopped, i.e. the backlog did not grow with the run.
 
-    python benchmarks/streaming.py [--rates 500,2000,5000] [--seconds 30] [--json-out FILE]
+    python benchmarks/streaming.py [--rates 500,2000,5000] [--seconds 30] [--no-gold] [--json-out FILE]
 
 Needs the running stack (`make up`; settings from the environment / .env).
 """
@@ -30,11 +33,42 @@ from taxi_generator.producer import run_generator
 from lakehouse import topics
 from lakehouse.cli import reset_data
 from lakehouse.flink import streaming
-from lakehouse.freshness import silver_freshness
-from lakehouse.settings import get_settings
+from lakehouse.freshness import gold_build_lags, silver_freshness, summarize
+from lakehouse.gold import silver_changes
+from lakehouse.settings import Settings, get_settings
 
 
-def run_rate(rate: int, seconds: int) -> dict[str, Any]:
+class GoldRefresh(threading.Thread):
+    """Incremental dbt builds back to back while silver has new snapshots (one writer)."""
+
+    def __init__(self, settings: Settings, since_ms: int) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.since_ms = settings, since_ms
+        self.stop = threading.Event()
+        self.lags: list[Any] = []
+        self.builds: list[float] = []
+        self.errors: list[str] = []
+
+    def build_if_new(self) -> None:
+        from lakehouse.dbt_runner import run_dbt
+
+        if not any(c.new for c in silver_changes(self.settings)):
+            return
+        t0 = time.time()
+        try:
+            run_dbt(self.settings, "build")
+        except Exception as exc:  # noqa: BLE001 - reported with the figures
+            self.errors.append(str(exc)[:300])
+            return
+        self.builds.append(round(time.time() - t0, 1))
+        self.lags.append(gold_build_lags(self.settings, int(time.time() * 1000), self.since_ms))
+
+    def run(self) -> None:
+        while not self.stop.wait(1):
+            self.build_if_new()
+
+
+def run_rate(rate: int, seconds: int, gold: bool = True) -> dict[str, Any]:
     base = get_settings()
     name = f"bench.stream.{rate}.{datetime.now(UTC):%Y%m%dT%H%M%S}"
     settings = base.model_copy(
@@ -55,6 +89,9 @@ def run_rate(rate: int, seconds: int) -> dict[str, Any]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t0 = time.time()
+    refresh = GoldRefresh(settings, since_ms=int(t0 * 1000))
+    if gold:
+        refresh.start()
     try:
         manifest = run_generator(
             settings, events=rate * seconds, rate=rate, seed=rate, progress=False
@@ -62,8 +99,13 @@ def run_rate(rate: int, seconds: int) -> dict[str, Any]:
         generated_s = time.time() - t0
         drain_s = streaming.wait_caught_up(settings, timeout_s=max(300, seconds * 4))
         fresh = silver_freshness(settings, since_ms=int(t0 * 1000))
+        if gold:  # the last build takes what silver committed after the generator stopped
+            refresh.stop.set()
+            refresh.join()
+            refresh.build_if_new()
     finally:
         done.set()
+        refresh.stop.set()
         sampler.join()
         try:
             streaming.stop(settings, savepoint=False)
@@ -82,6 +124,9 @@ def run_rate(rate: int, seconds: int) -> dict[str, Any]:
         "drain_s": drain_s,
         "kept_up": kept_up,
         "freshness": fresh.to_dict(),
+        "gold_freshness": summarize(refresh.lags).to_dict() if gold else None,
+        "gold_builds_s": refresh.builds,
+        "gold_errors": refresh.errors,
         "checkpoint_interval_s": settings.stream_checkpoint_interval_s,
         "event_format": settings.event_format,
     }
@@ -91,11 +136,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rates", default="500,2000,5000")
     ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--gold", action=argparse.BooleanOptionalAction, default=True,
+                    help="refresh gold while streaming and measure gold freshness")  # fmt: skip
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
     rows = []
     for rate in (int(r) for r in args.rates.split(",")):
-        row = run_rate(rate, args.seconds)
+        row = run_rate(rate, args.seconds, args.gold)
         rows.append(row)
         f = row["freshness"]
         print(
@@ -105,6 +152,15 @@ def main() -> None:
             f"p50 {f['p50_s']}s p95 {f['p95_s']}s max {f['max_s']}s",
             flush=True,
         )
+        g = row["gold_freshness"]
+        if g:
+            print(
+                f"            gold: {len(row['gold_builds_s'])} builds "
+                f"({', '.join(f'{b:.0f}s' for b in row['gold_builds_s'])}); freshness over "
+                f"{g['rows']} rows: p50 {g['p50_s']}s p95 {g['p95_s']}s max {g['max_s']}s"
+                + (f"; {len(row['gold_errors'])} failed builds" if row["gold_errors"] else ""),
+                flush=True,
+            )
     # the generator may not reach the asked rate: what the jobs kept up with is what was acked
     sustained = [r["acked_events_per_s"] for r in rows if r["kept_up"]]
     print(

@@ -572,11 +572,26 @@ def dbt_build(
     full_refresh: bool = typer.Option(
         False, "--full-refresh", help="Rebuild gold from every silver row (default: only new rows)"
     ),
+    if_new_silver: bool = typer.Option(
+        False,
+        "--if-new-silver",
+        help="Skip the build when gold has consumed silver's current snapshots (the streaming "
+        "gold refresh polls with it)",
+    ),
     json_out: JsonOut = None,
 ) -> None:
     """dbt build: seeds, models, data tests and unit tests; fails on any error-severity test.
 
     Incremental: gold takes the silver rows committed since the snapshot it last consumed."""
+    if if_new_silver and not full_refresh:
+        from lakehouse.gold import silver_changes
+
+        changes = silver_changes(get_settings())
+        if not any(c.new for c in changes):
+            console.print("gold is current: no silver snapshot since the last build")
+            _emit({"skipped": True, "silver": [c.__dict__ for c in changes]}, json_out,
+                  counters={"dbt_build_skipped": 1})  # fmt: skip
+            return
     _dbt("build", json_out, ["--full-refresh"] if full_refresh else None)
 
 

@@ -1,4 +1,4 @@
-"""Freshness: how long from an event's production to its visibility in silver.
+"""Freshness: how long from an event's production to its visibility in silver, and in gold.
 
 For every row of ``silver.trips``: the commit time of the Iceberg snapshot that added the row's
 data file (when a reader first sees the row) minus the row's Kafka timestamp (the producer's
@@ -66,6 +66,28 @@ def silver_freshness(settings: Settings, since_ms: int | None = None) -> Freshne
             us = pc.filter(us, pc.greater_equal(us, since_ms * 1000))
         lag = pc.subtract(pa.scalar(commit_ms * 1000, pa.int64()), us)
         lags.append(pc.divide(pc.cast(lag, pa.float64()), 1e6))
+    return summarize(lags)
+
+
+def gold_build_lags(settings: Settings, visible_ms: int, since_ms: int | None = None) -> pa.Array:
+    """Seconds from production (Kafka timestamp) to `visible_ms` for the trips the last dbt
+    build loaded: gold's silver.trips holds that build's increment (dbt/plugins/taxi_iceberg.py),
+    and a build's rows are visible once it has finished."""
+    import duckdb
+
+    with duckdb.connect(str(settings.gold_path), read_only=True) as con:
+        us = con.execute(
+            "select epoch_us(kafka_timestamp) from fct_trips "
+            "where trip_id in (select trip_id from silver.trips)"
+        ).arrow()
+    values = us.column(0).combine_chunks() if us.num_rows else pa.array([], pa.int64())
+    if since_ms is not None:
+        values = pc.filter(values, pc.greater_equal(values, since_ms * 1000))
+    lag = pc.subtract(pa.scalar(visible_ms * 1000, pa.int64()), values)
+    return pc.divide(pc.cast(lag, pa.float64()), 1e6)
+
+
+def summarize(lags: list[pa.Array]) -> Freshness:
     values = pa.chunked_array(lags, type=pa.float64()).combine_chunks() if lags else pa.array([])
     if len(values) == 0:
         return Freshness(0, None, None, None, None)

@@ -91,3 +91,52 @@ def compare_full_refresh(settings: Settings, full_path: Path | None = None) -> G
         settings.model_copy(update={"gold_duckdb_path": full_path}), "build", ["--full-refresh"]
     )
     return compare_gold(settings.gold_path, full_path)
+
+
+# ----------------------------------------------------------------------------- refresh
+GOLD_SOURCES = (
+    "trips",
+    "trips_rejected",
+)  # the silver tables dbt/models/staging/_sources.yml reads
+
+
+@dataclass
+class SilverChange:
+    table: str
+    consumed: int | None  # snapshot gold consumed (None: never)
+    current: int | None  # silver's current snapshot (None: table missing or empty)
+
+    @property
+    def new(self) -> bool:
+        return self.current is not None and self.current != self.consumed
+
+
+def silver_changes(settings: Settings) -> list[SilverChange]:
+    """Per silver table gold reads: the snapshot gold consumed and silver's current one.
+    Cheap (catalog metadata and one small DuckDB table): what the gold-refresh schedules poll."""
+    import duckdb
+
+    from lakehouse import catalog as cat
+
+    consumed: dict[str, int | None] = {}
+    if settings.gold_path.exists():
+        with duckdb.connect(str(settings.gold_path), read_only=True) as con:
+            exists = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'silver' and table_name = 'iceberg_consumed'"
+            ).fetchone()[0]  # type: ignore[index]
+            if exists:
+                consumed = dict(
+                    con.execute(
+                        "select source_table, snapshot_id from silver.iceberg_consumed"
+                    ).fetchall()  # fmt: skip
+                )
+    catalog = cat.load_catalog(settings)
+    changes = []
+    for name in GOLD_SOURCES:
+        table = cat.load_table(catalog, f"{settings.silver_namespace}.{name}")
+        snapshot = table.current_snapshot() if table is not None else None
+        changes.append(
+            SilverChange(name, consumed.get(name), snapshot.snapshot_id if snapshot else None)
+        )
+    return changes

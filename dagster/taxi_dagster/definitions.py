@@ -8,13 +8,20 @@ from __future__ import annotations
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     Definitions,
+    RunRequest,
     ScheduleDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
     define_asset_job,
     in_process_executor,
+    sensor,
 )
 
 from lakehouse.dbt_runner import DBT_DIR, _dbt_executable
+from lakehouse.gold import silver_changes
 
 from .assets import (
     GeneratorConfig,
@@ -63,6 +70,36 @@ taxi_pipeline_hourly = ScheduleDefinition(
     description="One generator batch through every layer each hour (off by default).",
 )
 
+# Streaming: gold follows silver. The sensor polls the silver snapshots gold reads (catalog
+# metadata only) and asks for one incremental dbt build per new pair of snapshots; the run key
+# keeps a pair from being built twice, WRITER_TAG queues it behind any other gold writer.
+gold_refresh = define_asset_job(
+    "gold_refresh",
+    selection=AssetSelection.groups("gold"),
+    description="Incremental dbt build of gold from the silver rows committed since the last one",
+    executor_def=in_process_executor,
+    tags=WRITER_TAG,
+)
+
+
+@sensor(
+    job=gold_refresh,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.STOPPED,  # on while streaming: switch on in the UI
+    description="A gold refresh when silver.trips or silver.trips_rejected has a snapshot gold "
+    "has not consumed (lakehouse.gold.silver_changes).",
+)
+def silver_snapshot_sensor(
+    context: SensorEvaluationContext, lakehouse: LakehouseResource
+) -> SensorResult | SkipReason:
+    changes = silver_changes(lakehouse.get_settings())
+    new = [c for c in changes if c.new]
+    if not new:
+        return SkipReason("gold has consumed every silver snapshot")
+    run_key = "silver-" + "-".join(f"{c.table}:{c.current}" for c in changes)
+    context.log.info("new silver snapshots: " + ", ".join(f"{c.table} {c.current}" for c in new))
+    return SensorResult(run_requests=[RunRequest(run_key=run_key)])
+
 
 def build_definitions(lakehouse: LakehouseResource | None = None) -> Definitions:
     """The definitions against the lakehouse `lakehouse` describes (default: the environment
@@ -77,8 +114,9 @@ def build_definitions(lakehouse: LakehouseResource | None = None) -> Definitions
     return Definitions(
         assets=[kafka_topics, raw_trip_events, bronze_trips, silver, gold_dbt, verification],
         asset_checks=[silver_snapshot_freshness],
-        jobs=[taxi_pipeline, iceberg_maintenance],
+        jobs=[taxi_pipeline, gold_refresh, iceberg_maintenance],
         schedules=[taxi_pipeline_hourly, iceberg_maintenance_nightly],
+        sensors=[silver_snapshot_sensor],
         resources={"lakehouse": lakehouse, "dbt": dbt},
     )
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 from confluent_kafka import Producer
-from dagster import AssetKey, DagsterEventType
-from taxi_dagster.definitions import JOB_NAME, build_definitions
+from dagster import AssetKey, DagsterEventType, SkipReason, build_sensor_context
+from taxi_dagster.definitions import JOB_NAME, build_definitions, silver_snapshot_sensor
 from taxi_dagster.resources import LakehouseResource
 from taxi_generator.anomalies import DEAD_LETTER_KINDS, REJECTED_KINDS
 
@@ -88,6 +88,41 @@ def test_whole_graph_materializes_with_every_check_passing(fresh: Settings) -> N
     figures = _metadata(result, "verification")["figures"]
     assert figures["silver_rows"] == EVENTS and figures["fct_trips_rows"] == EVENTS
     assert figures["kafka_messages"] == raw["messages_acked"]
+
+
+def _sensor(settings: Settings):  # type: ignore[no-untyped-def]
+    context = build_sensor_context(
+        resources={"lakehouse": LakehouseResource.from_settings(settings)}
+    )
+    return silver_snapshot_sensor(context)
+
+
+def test_silver_snapshot_sensor_drives_an_incremental_gold_refresh(fresh: Settings) -> None:
+    """Streaming's gold refresh, in Dagster: the sensor asks for a gold_refresh run when silver
+    has a snapshot gold has not consumed, the run loads only the new rows, then the sensor skips."""
+    from taxi_generator.producer import run_generator
+
+    from lakehouse import topics
+    from lakehouse.flink.jobs import run_bronze, run_silver
+    from lakehouse.verify import run_verify
+
+    defs = build_definitions(LakehouseResource.from_settings(fresh))
+    topics.setup_topics(fresh)
+    for seed in (11, 12):
+        run_generator(fresh, events=500, seed=seed, days=2, progress=False)
+        run_bronze(fresh)
+        run_silver(fresh)
+        requested = _sensor(fresh)
+        assert not isinstance(requested, SkipReason)
+        (request,) = requested.run_requests
+        result = defs.resolve_job_def("gold_refresh").execute_in_process(
+            tags=request.tags, raise_on_error=False
+        )
+        assert result.success
+        assert _metadata(result, "fct_trips")["dagster/row_count"] == 500 * (seed - 10)
+        assert isinstance(_sensor(fresh), SkipReason)  # gold is current: no second run
+    assert _metadata(result, "stg_trips")["dagster/row_count"] == 500  # only the new rows
+    assert run_verify(fresh).ok
 
 
 def test_reconciliation_check_fails_the_run_when_kafka_has_an_unknown_message(

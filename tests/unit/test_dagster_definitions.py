@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus
+from dagster import AssetCheckKey, AssetKey, DefaultScheduleStatus, DefaultSensorStatus
 from taxi_dagster.definitions import JOB_NAME, WRITER_TAG, build_definitions, defs
 from taxi_dagster.project import dbt_project
 from taxi_dagster.resources import LakehouseResource, patched_environ
@@ -40,6 +40,14 @@ def test_definitions_load_with_job_schedule_and_resources() -> None:
     assert nightly.job_name == "iceberg_maintenance"
     assert defs.resolve_job_def("iceberg_maintenance").tags["taxi-lakehouse/writer"] == "gold"
     assert set(defs.resources) >= {"lakehouse", "dbt"}
+    # streaming's gold refresh: a sensor on silver snapshots starts the gold-only job
+    refresh = defs.resolve_job_def("gold_refresh")
+    assert WRITER_TAG.items() <= refresh.tags.items()
+    gold_keys = refresh.asset_layer.selected_asset_keys
+    assert AssetKey("fct_trips") in gold_keys and AssetKey("bronze_trips") not in gold_keys
+    sensor = defs.resolve_sensor_def("silver_snapshot_sensor")
+    assert sensor.job_name == "gold_refresh"
+    assert sensor.default_status == DefaultSensorStatus.STOPPED
 
 
 def test_every_dbt_model_and_seed_is_an_asset(graph, manifest) -> None:
