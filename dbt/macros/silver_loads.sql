@@ -7,8 +7,8 @@
         (a post-hook of the model that took its rows: same transaction as those rows).
     reset_if_silver_reloaded(): pre-hook of an incremental model: when silver was loaded in
         full (rewritten, rolled back, first load), empty the model so it is rebuilt from scratch.
-    new_trip_ids(): SQL for the trip_ids of this run's increment (the source table in DuckDB);
-        the tests of fct_trips check only those rows: older ones were checked when they came.
+    get_where_subquery: the tests of fct_trips (`where: __new_trips__`) check only this run's
+        increment; older rows were checked when they came.
 #}
 
 {% macro silver_load_mode(source_table) -%}
@@ -75,6 +75,42 @@
 {%- endmacro %}
 
 
-{% macro new_trip_ids() -%}
-    select trip_id from {{ source('silver', 'trips') }}
+
+{#
+    Tests' `where: __new_trips__` (the tests of fct_trips): the rows of this build's increment.
+    dbt's documented override point for a `where` computed at run time. The processed_at bound
+    is a literal, so DuckDB skips fct_trips' older row groups by their min/max instead of
+    reading every trip_id (rows are appended build after build, each with a later
+    processed_at); the semi-join then keeps exactly the increment's trips.
+#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where and '__new_trips__' in where -%}
+        {%- set where = where | replace('__new_trips__', new_trips_predicate()) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro new_trips_predicate() -%}
+    {%- set since = none -%}
+    {%- if execute -%}
+        {%- set since = run_query(
+            "select strftime(min(cast(processed_at as timestamp)), '%Y-%m-%d %H:%M:%S.%f') "
+            ~ "from silver.trips"
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if since is none -%}
+        false
+    {%- else -%}
+        processed_at >= timestamp '{{ since }}'
+        and trip_id in (select trip_id from silver.trips)
+    {%- endif -%}
 {%- endmacro %}
