@@ -110,6 +110,9 @@ demo: up create-topics ## Fresh machine to reconciled summary: install, start, r
 benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
 	@$(PY) benchmarks/run.py $(BENCH_ARGS)
 
+benchmark-history: bootstrap env ## Cost of a 10k-event increment after 0, 1M, 5M events of history (HISTORY=0,1000000,5000000)
+	@$(PY) benchmarks/history.py --history $(or $(HISTORY),0,1000000,5000000) --increment 10000
+
 benchmark-streaming: bootstrap env ## Streaming mode: sustained events/s + freshness p50/p95/max (RATES=500,2000,5000)
 	@$(PY) benchmarks/streaming.py --rates $(or $(RATES),500,2000,5000) --json-out benchmarks/results/streaming.jsonl
 

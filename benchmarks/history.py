@@ -5,7 +5,8 @@ ending before the increment's days, as a lakehouse that has run for a while hold
 bronze, silver and gold on it; then produce the increment (10k events over the last 2 days, 1 %
 of every anomaly class, late events reaching back 72 h) and time each stage of the pipeline on
 it, with dbt build's peak resident memory. JSON events (the history is produced faster; the
-increment's stages do not depend on the format). Appends to benchmarks/results/history.jsonl.
+increment's stages do not depend on the format). Appends to benchmarks/results/history.jsonl and
+writes benchmarks/results/history.md with a chart (history.png).
 
     python benchmarks/history.py --history 0,1000000,5000000 --increment 10000
 """
@@ -117,6 +118,74 @@ def one(history: int, increment: int) -> dict[str, Any]:
     }
 
 
+STAGES = ("generate", "bronze", "silver", "dbt_build", "verify")
+
+
+def write_report(runs: list[dict[str, Any]], out: Path, command: str) -> None:
+    """history.md: the table of this run and a chart of seconds per stage and dbt's peak RSS."""
+    base = runs[0]
+    lines = [
+        "# An increment against history (native stack)",
+        "",
+        f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} by `{command}`; one run "
+        "per history size. `pipeline` = generate + bronze + silver + dbt build; verify audits "
+        "all of bronze, silver and gold, so it grows with history by design.",
+        "",
+        "| history | " + " | ".join(STAGES) + " | pipeline | total | dbt peak RSS |",
+        "|---|" + "---|" * (len(STAGES) + 3),
+    ]
+    for r in runs:
+        st = r["stages_s"]
+
+        def cell(k: str, st: dict[str, float] = st, r: dict[str, Any] = r) -> str:
+            ratio = "" if r is base else f" (x{st[k] / base['stages_s'][k]:.2f})"
+            return f"{st[k]:.1f} s{ratio}"
+
+        rss = r["dbt_build_peak_rss_mb"]
+        rss_ratio = "" if r is base else f" (x{rss / base['dbt_build_peak_rss_mb']:.2f})"
+        lines.append(
+            f"| {r['history_events']:,} | "
+            + " | ".join(cell(k) for k in STAGES)
+            + f" | {cell('pipeline')} | {cell('total')} | {rss:,.0f} MB{rss_ratio} |"
+        )
+    chart = _chart(runs, out.parent / "history.png")
+    if chart:
+        lines += ["", f"![history]({chart.name})"]
+    out.write_text("\n".join(lines) + "\n")
+
+
+def _chart(runs: list[dict[str, Any]], path: Path) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [f"{r['history_events']:,}" for r in runs]
+    bottom = [0.0] * len(runs)
+    for stage in STAGES:
+        vals = [r["stages_s"][stage] for r in runs]
+        ax.bar(labels, vals, bottom=bottom, label=stage)
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_xlabel("events of history before the 10k-event increment")
+    ax.set_ylabel("seconds")
+    ax.set_title("Cost of an increment against history")
+    ax2 = ax.twinx()
+    ax2.plot(labels, [r["dbt_build_peak_rss_mb"] for r in runs], color="black", marker="o",
+             label="dbt build peak RSS (MB)")  # fmt: skip
+    ax2.set_ylabel("MB")
+    ax2.set_ylim(bottom=0)
+    handles, names = ax.get_legend_handles_labels()
+    h2, n2 = ax2.get_legend_handles_labels()
+    ax.legend(handles + h2, names + n2, fontsize="small", loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--history", default="0,1000000,5000000")
@@ -136,6 +205,8 @@ def main() -> int:
               f"{s['dbt_build']:.1f}s (peak {r['dbt_build_peak_rss_mb']:.0f} MB) verify "
               f"{s['verify']:.1f}s pipeline {s['pipeline']:.1f}s total {s['total']:.1f}s", flush=True)  # fmt: skip
     append_results(args.results, "history", runs)
+    command = "python benchmarks/history.py " + " ".join(sys.argv[1:])
+    write_report(runs, args.results.with_suffix(".md"), command)
     base = runs[0]["stages_s"]
     for r in runs[1:]:
         ratios = {

@@ -114,3 +114,25 @@
         and trip_id in (select trip_id from silver.trips)
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    `between <min> and <max>` of a column over this build's increment (silver.trips in the
+    DuckDB file), as literals: a constant range lets DuckDB skip the row groups of other days
+    by their min/max (an anti-join alone reads every row group). `false`-safe when empty.
+#}
+{% macro increment_range(column) -%}
+    {%- set bounds = [none, none] -%}
+    {%- if execute -%}
+        {%- set row = run_query(
+            "select cast(min(" ~ column ~ ") as varchar), cast(max(" ~ column ~ ") as varchar) "
+            ~ "from silver.trips"
+        ).rows[0] -%}
+        {%- set bounds = [row[0], row[1]] -%}
+    {%- endif -%}
+    {%- if bounds[0] is none -%}
+        is null and false
+    {%- else -%}
+        between '{{ bounds[0] }}' and '{{ bounds[1] }}'
+    {%- endif -%}
+{%- endmacro %}

@@ -101,10 +101,14 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${silver_db}.trips_rejected (
   reason                 STRING NOT NULL,
   payload                STRING,
   cbd_congestion_fee     DECIMAL(10, 2)
-) WITH (
+-- partitioned like trips, so reading or fixing the rejections of some days reads only those
+-- days (a row whose pickup time is missing lands in the null partition)
+) PARTITIONED BY (pickup_date) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
-  'write.parquet.row-group-size-bytes' = '16777216'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.row-group-size-bytes' = '16777216',
+  'write.distribution-mode' = 'hash'
 );
 
 -- bronze already holds the typed columns (parsed once, in the bronze job)

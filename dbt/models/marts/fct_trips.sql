@@ -1,6 +1,7 @@
 -- Incremental: each build appends the silver trips that are new since the snapshot gold last
 -- consumed (plugins/taxi_iceberg.py loads only those), anti-joined on trip_id so a row read
--- twice (a compaction's output, a retried build) is kept once. The post-hook records the
+-- twice (a compaction's output, a retried build) is kept once, looked up only in the pickup
+-- days the increment covers (increment_range). The post-hook records the
 -- consumed snapshot in the same transaction; when silver had to be loaded in full (rewritten,
 -- rolled back, first build) the pre-hook empties the table and it is rebuilt from every row.
 -- No primary-key constraint: DuckDB keeps that index in memory for every insert, and it would
@@ -73,7 +74,11 @@ final as (
 
     {% if is_incremental() -%}
     where not exists (
-        select 1 from {{ this }} as existing where existing.trip_id = trips.trip_id
+        select 1 from {{ this }} as existing
+        where existing.pickup_date = trips.pickup_date
+          and existing.trip_id = trips.trip_id
+          -- a copy has its original's pickup date: read only the increment's days of gold
+          and existing.pickup_date {{ increment_range('pickup_date') }}
     )
     {%- endif %}
 
