@@ -176,7 +176,7 @@ def _chart(runs: list[dict[str, Any]], path: Path) -> Path | None:
     ax2.plot(labels, [r["dbt_build_peak_rss_mb"] for r in runs], color="black", marker="o",
              label="dbt build peak RSS (MB)")  # fmt: skip
     ax2.set_ylabel("MB")
-    ax2.set_ylim(bottom=0)
+    ax2.set_ylim(0, max(r["dbt_build_peak_rss_mb"] for r in runs) * 1.5)  # clear of the bars
     handles, names = ax.get_legend_handles_labels()
     h2, n2 = ax2.get_legend_handles_labels()
     ax.legend(handles + h2, names + n2, fontsize="small", loc="upper left")
