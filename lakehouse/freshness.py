@@ -76,11 +76,11 @@ def gold_build_lags(settings: Settings, visible_ms: int, since_ms: int | None = 
     import duckdb
 
     with duckdb.connect(str(settings.gold_path), read_only=True) as con:
-        us = con.execute(
+        rows = con.execute(
             "select epoch_us(kafka_timestamp) from fct_trips "
             "where trip_id in (select trip_id from silver.trips)"
-        ).arrow()
-    values = us.column(0).combine_chunks() if us.num_rows else pa.array([], pa.int64())
+        ).fetchall()
+    values = pa.array([r[0] for r in rows], pa.int64())
     if since_ms is not None:
         values = pc.filter(values, pc.greater_equal(values, since_ms * 1000))
     lag = pc.subtract(pa.scalar(visible_ms * 1000, pa.int64()), values)
