@@ -6,12 +6,16 @@ until bronze and silver caught up after the last event, and silver freshness ove
 (Iceberg commit time of the row's file minus its Kafka timestamp): p50/p95/max. With --gold (the
 default), gold follows silver as the streaming gold refresh does (`lakehouse dbt build
 --if-new-silver` in a loop, what Kestra's taxi_gold_refresh and Dagster's sensor schedule), and
-gold freshness is the end of the build that loaded a row minus its Kafka timestamp.
+gold freshness is the end of the build that loaded a row minus its Kafka timestamp. With
+--maintain-every S, Iceberg maintenance (`lakehouse maintain`: compaction, expiry, orphans) runs
+every S seconds beside the jobs; each run reports the live data files per table at the end and
+per hour of streaming, with and without it.
 
 A rate is *kept up with* when the jobs drained within three checkpoint intervals (+5 s) after the
 generator stopped, i.e. the backlog did not grow with the run.
 
-    python benchmarks/streaming.py [--rates 500,2000,5000] [--seconds 30] [--no-gold] [--json-out FILE]
+    python benchmarks/streaming.py [--rates 500,2000,5000] [--seconds 30] [--no-gold]
+        [--maintain-every S] [--json-out FILE]
 
 Needs the running stack (`make up`; settings from the environment / .env).
 """
@@ -68,7 +72,41 @@ class GoldRefresh(threading.Thread):
             self.build_if_new()
 
 
-def run_rate(rate: int, seconds: int, gold: bool = True) -> dict[str, Any]:
+class Maintenance(threading.Thread):
+    """`lakehouse maintain` every `every_s` seconds while the streaming jobs commit."""
+
+    def __init__(self, settings: Settings, every_s: float) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.every_s = settings, every_s
+        self.stop = threading.Event()
+        self.runs: list[float] = []
+        self.rewritten = 0
+
+    def run(self) -> None:
+        from lakehouse.maintenance import run_maintenance
+
+        while not self.stop.wait(self.every_s):
+            result = run_maintenance(self.settings)
+            self.runs.append(result.seconds)
+            self.rewritten += sum(
+                (t.get("compaction") or {}).get("rewritten_data_files", 0) for t in result.tables
+            )
+
+
+def data_files(settings: Settings) -> dict[str, int]:
+    from lakehouse import catalog as cat
+
+    catalog = cat.load_catalog(settings)
+    out = {}
+    for name in (f"{settings.bronze_namespace}.raw_trips", f"{settings.silver_namespace}.trips"):
+        table = cat.load_table(catalog, name)
+        out[name] = len(table.inspect.files()) if table and table.current_snapshot() else 0
+    return out
+
+
+def run_rate(
+    rate: int, seconds: int, gold: bool = True, maintain_every: float = 0
+) -> dict[str, Any]:
     base = get_settings()
     name = f"bench.stream.{rate}.{datetime.now(UTC):%Y%m%dT%H%M%S}"
     settings = base.model_copy(
@@ -92,6 +130,9 @@ def run_rate(rate: int, seconds: int, gold: bool = True) -> dict[str, Any]:
     refresh = GoldRefresh(settings, since_ms=int(t0 * 1000))
     if gold:
         refresh.start()
+    maintenance = Maintenance(settings, maintain_every)
+    if maintain_every:
+        maintenance.start()
     try:
         manifest = run_generator(
             settings, events=rate * seconds, rate=rate, seed=rate, progress=False
@@ -99,6 +140,11 @@ def run_rate(rate: int, seconds: int, gold: bool = True) -> dict[str, Any]:
         generated_s = time.time() - t0
         drain_s = streaming.wait_caught_up(settings, timeout_s=max(300, seconds * 4))
         fresh = silver_freshness(settings, since_ms=int(t0 * 1000))
+        if maintain_every:
+            maintenance.stop.set()
+            maintenance.join()
+        files = data_files(settings)
+        streamed_h = (time.time() - t0) / 3600
         if gold:  # the last build takes what silver committed after the generator stopped
             refresh.stop.set()
             refresh.join()
@@ -106,6 +152,7 @@ def run_rate(rate: int, seconds: int, gold: bool = True) -> dict[str, Any]:
     finally:
         done.set()
         refresh.stop.set()
+        maintenance.stop.set()
         sampler.join()
         try:
             streaming.stop(settings, savepoint=False)
@@ -127,6 +174,11 @@ def run_rate(rate: int, seconds: int, gold: bool = True) -> dict[str, Any]:
         "gold_freshness": summarize(refresh.lags).to_dict() if gold else None,
         "gold_builds_s": refresh.builds,
         "gold_errors": refresh.errors,
+        "maintain_every_s": maintain_every,
+        "maintenance_runs_s": maintenance.runs,
+        "maintenance_rewritten_files": maintenance.rewritten,
+        "data_files": files,
+        "data_files_per_hour": {k: round(v / streamed_h) for k, v in files.items()},
         "checkpoint_interval_s": settings.stream_checkpoint_interval_s,
         "event_format": settings.event_format,
     }
@@ -138,11 +190,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--gold", action=argparse.BooleanOptionalAction, default=True,
                     help="refresh gold while streaming and measure gold freshness")  # fmt: skip
+    ap.add_argument("--maintain-every", type=float, default=0,
+                    help="run Iceberg maintenance every S seconds during each run (0: never)")  # fmt: skip
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
     rows = []
     for rate in (int(r) for r in args.rates.split(",")):
-        row = run_rate(rate, args.seconds, args.gold)
+        row = run_rate(rate, args.seconds, args.gold, args.maintain_every)
         rows.append(row)
         f = row["freshness"]
         print(
@@ -152,6 +206,14 @@ def main() -> None:
             f"p50 {f['p50_s']}s p95 {f['p95_s']}s max {f['max_s']}s",
             flush=True,
         )
+        print(
+            f"            data files at the end: {row['data_files']} "
+            f"(per hour of streaming: {row['data_files_per_hour']})"
+            + (f"; maintenance every {args.maintain_every:.0f}s: {len(row['maintenance_runs_s'])} "
+               f"runs, {row['maintenance_rewritten_files']} files rewritten"
+               if args.maintain_every else ""),
+            flush=True,
+        )  # fmt: skip
         g = row["gold_freshness"]
         if g:
             print(

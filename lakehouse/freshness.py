@@ -41,7 +41,14 @@ def silver_freshness(settings: Settings, since_ms: int | None = None) -> Freshne
     table = cat.load_table(cat.load_catalog(settings), f"{settings.silver_namespace}.trips")
     if table is None or table.current_snapshot() is None:
         return Freshness(0, None, None, None, None)
-    committed = {s.snapshot_id: s.timestamp_ms for s in table.snapshots()}
+    # a file a compaction wrote ("replace") holds rows that were visible before it: its commit
+    # time is not theirs, so only files appended by the writer count (Freshness.rows says how
+    # many rows were measured)
+    committed = {
+        s.snapshot_id: s.timestamp_ms
+        for s in table.snapshots()
+        if s.summary is None or s.summary.operation.value != "replace"
+    }
     entries = table.inspect.entries()
     added_by: dict[str, int] = {}
     for status, snapshot_id, data_file in zip(
@@ -57,7 +64,7 @@ def silver_freshness(settings: Settings, since_ms: int | None = None) -> Freshne
     for task in table.scan().plan_files():
         path = task.file.file_path
         commit_ms = committed.get(added_by.get(path, -1))
-        if commit_ms is None:  # its snapshot was expired: the commit time is no longer known
+        if commit_ms is None:  # expired or a compaction's: the rows' commit time is not known
             continue
         with table.io.new_input(path).open() as f:
             ts = pq.read_table(f, columns=["kafka_timestamp"])["kafka_timestamp"]
