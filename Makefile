@@ -106,6 +106,7 @@ pipeline: ## Run every step in order and print a summary (stack must be up)
 
 demo: up create-topics ## Fresh machine to reconciled summary: install, start, run all steps
 	@$(LH) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) $(if $(filter-out auto,$(SEED)),--seed $(SEED))
+	@$(LH) next-steps
 
 benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
 	@$(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -149,7 +149,7 @@ def stack_status() -> None:
     for col in ("service", "pid", "endpoint", "healthy"):
         table.add_column(col)
     for st in NativeStack(settings).status():
-        table.add_row(st.name, str(st.pid or "-"), st.endpoint, "yes" if st.healthy else "no")
+        table.add_row(st.name, str(st.pid or "-"), st.endpoint, st.state)
     Console().print(table)
     console.print(f"logs: {settings.logs_dir}")
 
@@ -786,6 +786,33 @@ def pipeline(
         _fail(exc)
     Console().print(summary_table(result))
     _emit(result, json_out)
+
+
+@app.command("next-steps")
+def next_steps() -> None:
+    """Where gold is and what to try next (printed at the end of `make demo`)."""
+    s = get_settings()
+    gold = s.gold_path
+    query = (
+        f"{sys.executable} -c \"import duckdb; print(duckdb.connect('{gold}', read_only=True)"
+        ".sql('select * from mart_daily_revenue order by revenue_date'))\""
+    )
+    lines = [
+        f"Gold (DuckDB): {gold}  (fct_trips, dim_*, mart_daily_revenue, mart_hourly_demand, "
+        "mart_location_performance)",
+        f"  query it:          {query}",
+        f"Flink dashboard:     {s.flink_rest_url}  (the finished bronze and silver jobs)",
+        "More events:         make pipeline EVENTS=50000  (incremental: only the new rows are "
+        "processed)",
+        "Dead letters:        make deadletter",
+        "Streaming:           make stream-start, make stream-status, make stream-stop",
+        "Dagster UI:          make dagster-ui  (http://127.0.0.1:3000)",
+        "Measure:             make benchmark-native",
+        "Stop (data kept):    make down        Delete everything: make clean",
+    ]
+    console.print("[bold]Next steps[/bold]")
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover

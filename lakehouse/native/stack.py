@@ -55,6 +55,13 @@ class ServiceStatus:
     pid: int | None
     endpoint: str
     healthy: bool
+    used: bool = True  # False: this configuration does not need the service (nor start it)
+
+    @property
+    def state(self) -> str:
+        if self.healthy:
+            return "yes"
+        return "no" if self.used else "not used"
 
 
 class NativeStack:
@@ -507,17 +514,20 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             except httpx.HTTPError:
                 ok = False
             out.append(ServiceStatus(name, self._flink_pid(kind), url, ok))
+        # the optional services: `up` starts each only when the configuration uses it
         out.append(
             ServiceStatus("schema-registry", self._svc("schema-registry").pid(),
-                          self.s.schema_registry_url, self.registry_healthy())
+                          self.s.schema_registry_url, self.registry_healthy(),
+                          used=self.s.event_format == "avro")
         )  # fmt: skip
         mhost, mport = _host_port(self.s.s3_endpoint)
         out.append(
             ServiceStatus("minio", self._svc("minio").pid(), self.s.s3_endpoint,
-                          port_open(mhost, mport))
+                          port_open(mhost, mport), used=self.s.warehouse_is_s3)
         )  # fmt: skip
         out.append(
             ServiceStatus("postgres", None, f"{self.s.postgres_host}:{self.s.postgres_port}",
-                          port_open(self.s.postgres_host, self.s.postgres_port))
+                          port_open(self.s.postgres_host, self.s.postgres_port),
+                          used=self.s.catalog_backend == "postgres")
         )  # fmt: skip
         return out
