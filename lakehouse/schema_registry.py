@@ -19,13 +19,23 @@ own registry in the compose stack.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from lakehouse.settings import Settings
+
+# confluent-kafka's registry client imports authlib's httpx integration, which warns on import
+# ("The httpx module is deprecated"): a dependency's notice, not something a user can act on.
+# authlib installs an "always" filter for its warnings when first imported: import it first so
+# that this filter comes before it.
+with contextlib.suppress(ImportError):  # only the registry client pulls authlib in
+    import authlib.deprecate  # noqa: F401
+warnings.filterwarnings("ignore", message="The httpx module is deprecated")
 
 #: Seconds a registry request may take: a registry that stops answering fails the step instead
 #: of hanging it.

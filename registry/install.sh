@@ -24,8 +24,10 @@ DIST="$REG_HOME/apicurio-registry-${APICURIO_VERSION}"
 # extra) so a venv without them gets them, and the constraints keep whatever version is installed.
 PY_PACKAGES=("fastavro==1.13.1" "authlib==1.9.10" "attrs>=21.2.0" "cachetools>=5.5.0" "certifi>=2026.10.19")
 
-log() { printf '\033[1;34m[registry]\033[0m %s\n' "$*"; }
-die() { printf '\033[1;31m[registry] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+# colours only on a terminal: a log file or CI output gets plain text
+if [ -t 1 ]; then _c=$'\033[1;34m' _e=$'\033[1;31m' _r=$'\033[0m'; else _c='' _e='' _r=''; fi
+log() { printf '%s[registry]%s %s\n' "$_c" "$_r" "$*"; }
+die() { printf '%s[registry] ERROR:%s %s\n' "$_e" "$_r" "$*" >&2; exit 1; }
 
 mkdir -p "$REG_HOME"
 

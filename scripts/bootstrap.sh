@@ -33,8 +33,10 @@ for arg in "$@"; do
   esac
 done
 
-log() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*"; }
-die() { printf '\033[1;31m[bootstrap] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }
+# colours only on a terminal: a log file or CI output gets plain text
+if [ -t 1 ]; then _c=$'\033[1;34m' _e=$'\033[1;31m' _r=$'\033[0m'; else _c='' _e='' _r=''; fi
+log() { printf '%s[bootstrap]%s %s\n' "$_c" "$_r" "$*"; }
+die() { printf '%s[bootstrap] ERROR:%s %s\n' "$_e" "$_r" "$*" >&2; exit 1; }
 
 mkdir -p "$CACHE"
 
