@@ -20,7 +20,7 @@ include make/defaults.mk
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
         stream-start stream-stop stream-status maintain deadletter \
         process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
-        test-integration test-udf validate-kestra validate-compose lint format benchmark-native \
+        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native \
         benchmark-streaming
 
 help: ## Show this help
@@ -151,6 +151,11 @@ test-udf: ## Java unit tests of the Flink UDF (flink/udf) and the Iceberg mainte
 	@mvn -q -B -f flink/udf/pom.xml test
 	@mvn -q -B -f flink/maintenance/pom.xml test
 
-test: bootstrap lint test-udf ## Everything CI runs: install, lint, unit + integration tests
+test-docker: bootstrap ## The compose stack for real: engine + images built here, make up RUNTIME=docker, pipeline, Kestra, restart, streaming
+	@bash docker/engine.sh ensure
+	@$(VENV)/bin/pytest -q tests/docker
+
+test: bootstrap lint test-udf ## Everything CI runs: install, lint, unit, integration and docker tests
+	@bash docker/engine.sh ensure
 	@$(VENV)/bin/pytest -q tests
 

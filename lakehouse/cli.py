@@ -87,9 +87,12 @@ def _fail(exc: Exception) -> None:
 
 # ----------------------------------------------------------------------------- env
 @env_app.command("init")
-def env_init(force: bool = typer.Option(False, help="Overwrite an existing .env")) -> None:
+def env_init(
+    force: bool = typer.Option(False, help="Overwrite an existing .env"),
+    path: Path = typer.Option(REPO_ROOT / ".env", help="Where to write it"),  # noqa: B008
+) -> None:
     """Create .env from .env.example, filling every CHANGE_ME with a generated secret."""
-    target, example = REPO_ROOT / ".env", REPO_ROOT / ".env.example"
+    target, example = path, REPO_ROOT / ".env.example"
     if target.exists() and not force:
         console.print(f".env exists: {target} (kept)")
         return
@@ -137,6 +140,27 @@ def stack_down() -> None:
 
     NativeStack(get_settings()).down()
     console.print("native stack stopped")
+
+
+@stack_app.command("serve")
+def stack_serve(
+    service: str = typer.Argument(
+        ...,
+        help="kafka | flink-jobmanager | flink-taskmanager | flink-sql-gateway | "
+        "schema-registry | postgres",
+    ),
+    database: list[str] | None = typer.Option(  # noqa: B008
+        None, "--database", help="postgres: also create this database (repeatable)"
+    ),
+) -> None:
+    """Run one service in the foreground with the native stack's configuration, listening on
+    every interface: the main process of a compose container (the images run this)."""
+    from lakehouse.native.stack import NativeStack
+
+    try:
+        NativeStack(get_settings()).serve(service, database or [])
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
 
 
 @stack_app.command("status")

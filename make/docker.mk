@@ -5,9 +5,16 @@
 # environment (.env plus the in-network addresses of docker-compose.yml), that the Kestra flow's
 # tasks run inside the kestra container. `run` starts the services a step needs, health-gated.
 
-COMPOSE ?= docker compose
-# every profile, so down/clean/ps/logs also reach tools and dagster containers
-COMPOSE_ALL := $(COMPOSE) --profile tools --profile dagster
+# `docker compose`, or Compose v2 built by docker/engine.sh where the plugin is missing
+COMPOSE_BIN ?= $(shell bash docker/engine.sh compose-path)
+# no buildx here: compose builds with the engine's BuildKit (secrets, bind mounts) without Bake
+export COMPOSE_BAKE ?= false
+# ENV_FILE: the settings (.env, from `make env`); also the file compose interpolates from
+ENV_FILE ?= .env
+export LAKEHOUSE_ENV_FILE := $(ENV_FILE)
+COMPOSE ?= $(COMPOSE_BIN) --env-file $(ENV_FILE)
+# every profile, so down/clean/ps/logs also reach tools, generator and dagster containers
+COMPOSE_ALL := $(COMPOSE) --profile tools --profile generator --profile dagster
 TOOLS := $(COMPOSE) run --rm tools
 # API clients (Kestra, Dagster): no dependencies to start, no TTY (stdout stays machine-readable)
 TOOLS_API := $(COMPOSE) run --rm --no-deps -T tools
@@ -15,6 +22,8 @@ LH_DOCKER := $(TOOLS) lakehouse
 TOOLS_IMAGE := taxi-lakehouse/tools:$(or $(TAXI_IMAGE_TAG),local)
 KESTRA_HOST_PORT ?= 8080
 DAGSTER_HOST_PORT ?= 3000
+# SERVICES: start only these (and what they depend on); default every default service
+SERVICES ?=
 
 include $(dir $(lastword $(MAKEFILE_LIST)))defaults.mk
 # inputs of kestra/flows/taxi_pipeline.yml, from the same variables as the native targets
@@ -22,21 +31,30 @@ KESTRA_INPUTS ?= events=$(EVENTS) mode=$(MODE) seed=$(SEED) days=$(DAYS) anomaly
 DAGSTER_JOB ?= taxi_pipeline
 BENCH_RUNS ?= 1
 
-.PHONY: env up down status ps logs reset clean create-topics schema-register schema-check stream-start \
+.PHONY: engine images env up down status ps logs reset clean create-topics schema-register schema-check stream-start \
         stream-stop stream-status generate process process-bronze \
         process-silver dbt-build dbt-test verify pipeline demo benchmark kestra-ui kestra-run \
         dagster-up dagster-ui dagster-run
 
-env: ## Create .env with generated secrets if missing (lakehouse env init, in the tools image)
-	@if [ -f .env ]; then echo ".env exists (kept)"; else \
-	  docker build -q -f docker/tools.Dockerfile -t $(TOOLS_IMAGE) . >/dev/null && \
-	  docker run --rm --user "$$(id -u):$$(id -g)" -v "$(CURDIR):/opt/lakehouse/src" \
-	    $(TOOLS_IMAGE) lakehouse env init; fi
+engine: ## A Docker Engine, Compose v2 and the Debian base image (installs/builds what is missing)
+	@bash docker/engine.sh ensure
 
-up: env ## Build and start the stack (Kafka, Schema Registry, MinIO, PostgreSQL, Flink, Kestra), health-gated
-	$(COMPOSE) up -d --build --wait
+# the lakehouse image first: registry/, postgres/ and kestra/ build FROM it
+images: engine ## Build every image (EXTRA_CA_BUNDLE=path: a CA bundle the builds trust)
+	@$(COMPOSE) build --quiet kafka
+	@$(COMPOSE_ALL) build --quiet $(SERVICES)
+
+env: engine ## Create $(ENV_FILE) with generated secrets if missing (lakehouse env init, in the lakehouse image)
+	@if [ -f "$(ENV_FILE)" ]; then echo "$(ENV_FILE) exists (kept)"; else \
+	  $(COMPOSE_BIN) --env-file .env.example build --quiet kafka && \
+	  mkdir -p "$$(dirname "$(ENV_FILE)")" && \
+	  docker run --rm --user "$$(id -u):$$(id -g)" -v "$$(cd "$$(dirname "$(ENV_FILE)")" && pwd):/out" \
+	    $(TOOLS_IMAGE) lakehouse env init --path "/out/$$(basename "$(ENV_FILE)")"; fi
+
+up: env images ## Build and start the stack (Kafka, Schema Registry, MinIO, PostgreSQL, Flink, Kestra), health-gated
+	$(COMPOSE) up -d --wait $(SERVICES)
 	@$(COMPOSE) ps
-	@echo "Kestra UI: http://127.0.0.1:$(KESTRA_HOST_PORT)  (login: KESTRA_BASIC_AUTH_USERNAME / KESTRA_BASIC_AUTH_PASSWORD in .env)"
+	@echo "Kestra UI: http://127.0.0.1:$(KESTRA_HOST_PORT)  (login: KESTRA_BASIC_AUTH_USERNAME / KESTRA_BASIC_AUTH_PASSWORD in $(ENV_FILE))"
 
 down: ## Stop the stack (named volumes, i.e. all data, are kept)
 	$(COMPOSE_ALL) down --remove-orphans

@@ -77,6 +77,7 @@ def command(
     management_port: int,
     kafka_bootstrap: str | None = None,
     heap_mb: int = 512,
+    host: str = "127.0.0.1",
 ) -> list[str]:
     jar = DIST / "quarkus-run.jar"
     if not jar.exists():
@@ -84,11 +85,11 @@ def command(
             f"Apicurio Registry is not installed ({jar} missing): run registry/install.sh"
         )
     props = {
-        "quarkus.http.host": "127.0.0.1",
+        "quarkus.http.host": host,
         "quarkus.http.port": port,
         # health (/health/ready) and metrics live on the management interface; its default is
         # 0.0.0.0:9000, so pin it to loopback and a port of our own
-        "quarkus.management.host": "127.0.0.1",
+        "quarkus.management.host": host,
         "quarkus.management.port": management_port,
         # one line per request at INFO from the audit and access logs: keep the log readable
         'quarkus.log.category."io.apicurio.registry.logging.audit".level': "WARN",

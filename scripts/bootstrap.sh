@@ -13,6 +13,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${TAXI_CACHE:-$HOME/.cache/taxi-lakehouse}"
 PYTHON="${PYTHON:-python3}"
+# the project's extras in the venv (the images leave out dev: no test tools in a shipped image)
+EXTRAS="${TAXI_EXTRAS:-dev,orchestration,registry}"
 
 # Pinned engine versions (why: see README "Versions").
 FLINK_VERSION="$(sed -n 's:.*<flink.version>\(.*\)</flink.version>.*:\1:p' "$REPO/flink/jars/pom.xml")"
@@ -55,14 +57,14 @@ if [ ! -f "$STAMP" ]; then
   log "creating venv $VENV"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e "$REPO[dev,orchestration,registry]"
+  "$VENV/bin/pip" install -q -e "$REPO[$EXTRAS]"
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 else
   # editable install survives a fresh clone in another folder only if it points here
   if ! (cd / && "$VENV/bin/python" -I -c "import lakehouse, pathlib, sys; sys.exit(0 if pathlib.Path(lakehouse.__file__).resolve().is_relative_to(pathlib.Path('$REPO').resolve()) else 1)" 2>/dev/null); then
     log "re-pointing editable install at $REPO"
-    "$VENV/bin/pip" install -q --no-deps -e "$REPO[dev,orchestration,registry]"
+    "$VENV/bin/pip" install -q --no-deps -e "$REPO[$EXTRAS]"
   fi
 fi
 

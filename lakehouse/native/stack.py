@@ -14,8 +14,10 @@ import pwd
 import shutil
 import subprocess
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlparse
 
 import httpx
@@ -98,17 +100,27 @@ class NativeStack:
             )
 
     # ------------------------------------------------------------------ Kafka
-    def kafka_up(self) -> None:
+    def kafka_command(self, bind: str | None = None, external: str | None = None) -> list[str]:
+        """Write the broker's configuration (KRaft, single node), format its storage once, and
+        return the command that runs it. ``bind``: listen on this address instead of the
+        bootstrap host (a container: 0.0.0.0); ``external``: host:port advertised to clients
+        outside the container network (an EXTERNAL listener on the same port)."""
         self._require(self.kafka_home / "libs", "Kafka jars")
-        svc = self._svc("kafka")
         host, port = _host_port(self.s.kafka_bootstrap_servers)
-        if svc.pid() and port_open(host, port):
-            return
-        self._check_port_free("Kafka", host, port, svc)
-        self._check_port_free("Kafka controller", host, port + 1, svc)
+        listen = bind or host
         kdir = self.home / "kafka"
         data = kdir / "data"
         kdir.mkdir(parents=True, exist_ok=True)
+        listeners = [f"PLAINTEXT://{listen}:{port}", f"CONTROLLER://{listen}:{port + 1}"]
+        advertised = [f"PLAINTEXT://{host}:{port}"]
+        protocols = ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT"]
+        if bind:  # the controller's bind address (0.0.0.0) is not one others can reach
+            advertised.append(f"CONTROLLER://{host}:{port + 1}")
+        if external:
+            ext_port = _host_port(external)[1]
+            listeners.append(f"EXTERNAL://{listen}:{ext_port}")
+            advertised.append(f"EXTERNAL://{external}")
+            protocols.append("EXTERNAL:PLAINTEXT")
         props = kdir / "server.properties"
         props.write_text(
             "\n".join(
@@ -116,10 +128,10 @@ class NativeStack:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.bootstrap.servers={host}:{port + 1}",
-                    f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{port + 1}",
-                    f"advertised.listeners=PLAINTEXT://{host}:{port}",
+                    f"listeners={','.join(listeners)}",
+                    f"advertised.listeners={','.join(advertised)}",
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"listener.security.protocol.map={','.join(protocols)}",
                     "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={data}",
                     f"num.partitions={self.s.topic_partitions}",
@@ -160,7 +172,16 @@ class NativeStack:
             )  # fmt: skip
             if fmt.returncode != 0:
                 raise StackError(f"Kafka storage format failed:\n{fmt.stdout}\n{fmt.stderr}")
-        svc.start([java, *jvm, "-cp", cp, "kafka.Kafka", str(props)])
+        return [java, *jvm, "-cp", cp, "kafka.Kafka", str(props)]
+
+    def kafka_up(self) -> None:
+        svc = self._svc("kafka")
+        host, port = _host_port(self.s.kafka_bootstrap_servers)
+        if svc.pid() and port_open(host, port):
+            return
+        self._check_port_free("Kafka", host, port, svc)
+        self._check_port_free("Kafka controller", host, port + 1, svc)
+        svc.start(self.kafka_command())
         wait_until(
             "Kafka broker", lambda: self._kafka_healthy(), 90, svc.log_file, lambda: bool(svc.pid())
         )
@@ -183,15 +204,28 @@ class NativeStack:
             "USER": pwd.getpwuid(os.getuid()).pw_name,
         }
 
-    def _write_flink_conf(self) -> None:
-        conf = self.home / "flink" / "conf"
+    def _write_flink_conf(
+        self, conf: Path | None = None, tmp: Path | None = None, container: bool = False
+    ) -> None:
+        """Flink's config.yaml for the native stack, or (``container``) for one process of the
+        compose stack: listen on every interface, the JobManager and gateway reached by the
+        hosts of FLINK_REST_URL / FLINK_GATEWAY_URL, a TaskManager by its own IP address."""
+        conf = conf or self.home / "flink" / "conf"
         conf.mkdir(parents=True, exist_ok=True)
         for f in (self.flink_home / "conf").glob("log4j*.properties"):
             shutil.copy(f, conf / f.name)
         rest_host, rest_port = _host_port(self.s.flink_rest_url)
         gw_host, gw_port = _host_port(self.s.flink_gateway_url)
-        tmp = self.home / "flink" / "tmp"
+        tmp = tmp or self.home / "flink" / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
+        if container:
+            import socket
+
+            bind = gw_bind = rest_bind = "0.0.0.0"
+            rpc_host, tm_host = rest_host, socket.gethostbyname(socket.gethostname())
+        else:
+            bind, gw_bind, rest_bind = "localhost", gw_host, rest_host
+            rpc_host = tm_host = "localhost"
         import yaml
 
         # keep the distribution's JVM flags (--add-opens etc. that Java 17 needs)
@@ -199,13 +233,14 @@ class NativeStack:
         java_opts = default.get("env", {}).get("java", {}).get("opts", {}).get("all", "")
         (conf / "config.yaml").write_text(
             f"""# generated by lakehouse.native.stack (settings in .env)
-jobmanager.rpc.address: localhost
+jobmanager.rpc.address: {rpc_host}
 jobmanager.rpc.port: {self.s.flink_rpc_port}
-jobmanager.bind-host: localhost
-taskmanager.bind-host: localhost
-taskmanager.host: localhost
+jobmanager.bind-host: {bind}
+taskmanager.bind-host: {bind}
+taskmanager.host: {tm_host}
+taskmanager.rpc.port: {self.s.flink_rpc_port + 1 if container else 0}
 rest.address: {rest_host}
-rest.bind-address: {rest_host}
+rest.bind-address: {rest_bind}
 rest.port: {rest_port}
 jobmanager.memory.process.size: 1280m
 taskmanager.memory.process.size: 3072m
@@ -214,7 +249,7 @@ taskmanager.numberOfTaskSlots: {max(2, self.s.flink_parallelism)}
 parallelism.default: {self.s.flink_parallelism}
 io.tmp.dirs: {tmp}
 sql-gateway.endpoint.rest.address: {gw_host}
-sql-gateway.endpoint.rest.bind-address: {gw_host}
+sql-gateway.endpoint.rest.bind-address: {gw_bind}
 sql-gateway.endpoint.rest.port: {gw_port}
 sql-gateway.session.idle-timeout: 30min
 execution.checkpointing.dir: file://{self.home / "flink" / "checkpoints"}
@@ -369,14 +404,14 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             return ["runuser", "-u", "postgres", "--", *cmd]
         return cmd
 
-    def postgres_up(self) -> None:
+    def _postgres_init(self) -> tuple[Path, Path]:
+        """initdb once (password auth, the superuser of .env); returns (bindir, data dir)."""
         password = self.s.postgres_password.get_secret_value()
         if not password:
             raise StackError("POSTGRES_PASSWORD must be set in .env (`make env` generates it).")
         bindir = self._pg_bin()
         pgdir = self.home / "postgres"
         data = pgdir / "data"
-        host, port = self.s.postgres_host, self.s.postgres_port
         svc_log = self.logs / "postgres.log"
         self.logs.mkdir(parents=True, exist_ok=True)
         if os.getuid() == 0:
@@ -397,6 +432,20 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
                 "PostgreSQL initdb",
             )  # fmt: skip
             pwfile.unlink()
+        return bindir, data
+
+    def _pg_ctl_start(self, bindir: Path, data: Path, host: str, port: int) -> None:
+        svc_log = self.logs / "postgres.log"
+        self._run(
+            self._as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-D", str(data), "-l",
+                              str(svc_log), "-o",
+                              f"-p {port} -k {data} -c listen_addresses={host}"]),
+            f"PostgreSQL start (log: {svc_log})",
+        )  # fmt: skip
+
+    def postgres_up(self) -> None:
+        bindir, data = self._postgres_init()
+        host, port = self.s.postgres_host, self.s.postgres_port
         status = subprocess.run(
             self._as_pg_user([str(bindir / "pg_ctl"), "status", "-D", str(data)]),
             capture_output=True,
@@ -404,19 +453,39 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
         if status.returncode != 0:
             if port_open(host, port):
                 raise StackError(f"PostgreSQL: port {host}:{port} is already in use.")
-            self._run(
-                self._as_pg_user([str(bindir / "pg_ctl"), "start", "-w", "-D", str(data), "-l",
-                                  str(svc_log), "-o",
-                                  f"-p {port} -k {data} -c listen_addresses={host}"]),
-                f"PostgreSQL start (log: {svc_log})",
-            )  # fmt: skip
+            self._pg_ctl_start(bindir, data, host, port)
         self.ensure_database(self.s.catalog_postgres_db)
 
-    def ensure_database(self, name: str) -> None:
+    def postgres_serve_command(self, databases: Sequence[str] = ()) -> list[str]:
+        """A container's PostgreSQL: initdb, the databases created on loopback, then the
+        server command listening on every interface (password auth from any address)."""
+        bindir, data = self._postgres_init()
+        hba = data / "pg_hba.conf"
+        rule = "host all all all scram-sha-256"
+        if rule not in hba.read_text():
+            with hba.open("a") as f:
+                f.write(f"# the compose network (added by lakehouse stack serve)\n{rule}\n")
+        port = self.s.postgres_port
+        self._pg_ctl_start(bindir, data, "127.0.0.1", port)
+        try:
+            for name in dict.fromkeys([self.s.catalog_postgres_db, *databases]):
+                self.ensure_database(name, host="127.0.0.1")
+        finally:
+            self._run(
+                self._as_pg_user([str(bindir / "pg_ctl"), "stop", "-w", "-D", str(data),
+                                  "-m", "fast"]),
+                "PostgreSQL stop after creating the databases",
+            )  # fmt: skip
+        return self._as_pg_user(
+            [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
+             "-c", "listen_addresses=*"]
+        )  # fmt: skip
+
+    def ensure_database(self, name: str, host: str | None = None) -> None:
         import psycopg2
 
         conn = psycopg2.connect(
-            host=self.s.postgres_host,
+            host=host or self.s.postgres_host,
             port=self.s.postgres_port,
             user=self.s.postgres_user,
             password=self.s.postgres_password.get_secret_value(),
@@ -472,6 +541,43 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
 
         port = urlparse(self.s.schema_registry_url).port or 80
         return reg.healthy(port, port + 1)
+
+    # ------------------------------------------------------------------ one service, foreground
+    SERVABLE = (
+        "kafka", "flink-jobmanager", "flink-taskmanager", "flink-sql-gateway", "schema-registry",
+        "postgres",
+    )  # fmt: skip
+
+    def serve(self, service: str, databases: Sequence[str] = ()) -> NoReturn:
+        """Run one service in the foreground as a container's main process (the compose stack):
+        the configuration the native stack writes, listening on every interface. The process
+        replaces this one (exec), so `docker stop` signals the engine itself."""
+        import tempfile
+
+        if service == "kafka":
+            cmd = self.kafka_command(bind="0.0.0.0", external=os.environ.get("KAFKA_EXTERNAL"))
+            os.execvp(cmd[0], cmd)
+        if service.startswith("flink-"):
+            base = Path(tempfile.gettempdir()) / "flink"  # per container, not the shared volume
+            self._write_flink_conf(base / "conf", base / "tmp", container=True)
+            env = {**os.environ, **self._flink_env(), "FLINK_CONF_DIR": str(base / "conf"),
+                   "FLINK_LOG_DIR": str(base / "log")}  # fmt: skip
+            script = {"flink-jobmanager": "jobmanager.sh", "flink-taskmanager": "taskmanager.sh",
+                      "flink-sql-gateway": "sql-gateway.sh"}[service]  # fmt: skip
+            path = self.flink_home / "bin" / script
+            self._require(path, "Flink distribution")
+            os.execve(path, [script, "start-foreground"], env)
+        if service == "schema-registry":
+            from registry import native_registry as reg
+
+            port = urlparse(self.s.schema_registry_url).port or 80
+            cmd = reg.command(port, port + 1, self.s.kafka_bootstrap_servers, host="0.0.0.0")
+            os.chdir(reg.DIST)
+            os.execvp(cmd[0], cmd)
+        if service == "postgres":
+            cmd = self.postgres_serve_command(databases)
+            os.execvp(cmd[0], cmd)
+        raise StackError(f"unknown service {service!r}: one of {', '.join(self.SERVABLE)}")
 
     # ------------------------------------------------------------------ whole stack
     def up(

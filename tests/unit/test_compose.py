@@ -22,8 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 ONE_SHOT = {"minio-init", "tools"}  # run to completion; everything else is long-running
-STATEFUL = {"kafka": "/var/lib/kafka/data", "postgres": "/var/lib/postgresql/data",
-            "minio": "/data", "kestra": "/app/storage"}  # fmt: skip
+NO_HEALTH = ONE_SHOT | {"generator"}  # a producer: nothing waits for it
+STATEFUL = {"kafka": "/data/lakehouse/kafka", "postgres": "/data/lakehouse/postgres",
+            "minio": "/data", "kestra": "/app/storage",
+            "flink-jobmanager": "/data/lakehouse"}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- the real loader
@@ -60,7 +62,7 @@ def model(validator: Path) -> dict:
 
 def test_compose_file_loads_with_env_example(model: dict) -> None:
     expected = {"kafka", "schema-registry", "minio", "minio-init", "postgres", "flink-jobmanager",
-                "flink-taskmanager", "flink-sql-gateway", "kestra", "tools", "dagster-code",
+                "flink-taskmanager", "flink-sql-gateway", "kestra", "tools", "generator", "dagster-code",
                 "dagster-webserver", "dagster-daemon"}  # fmt: skip
     assert set(model["services"]) == expected
 
@@ -79,15 +81,15 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
         # schema: an attribute Compose does not know
         ("    hostname: kafka\n", "    hostname: kafka\n    hostnme: kafka\n", "hostnme"),
         # schema: wrong type
-        ('retries: 12\n', 'retries: twelve\n', "retries"),
+        ('retries: 30\n', 'retries: thirty\n', "retries"),
         # interpolation: a misspelt variable without default
-        ("${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set - run make env}\n      CATALOG",
-         "${POSTGRES_PASWORD}\n      CATALOG", "POSTGRES_PASWORD"),
+        ("MINIO_ROOT_PASSWORD: ${S3_SECRET_KEY:?S3_SECRET_KEY is not set - run make env}\n",
+         "MINIO_ROOT_PASSWORD: ${S3_SECRT_KEY}\n", "S3_SECRT_KEY"),
         # consistency: depends_on a service that does not exist
         ("      minio: {condition: service_healthy}\n",
          "      minio-typo: {condition: service_healthy}\n", "minio-typo"),
         # consistency: an undeclared named volume
-        ("      - kafka-data:/var/lib/kafka/data", "      - kafka-dta:/var/lib/kafka/data",
+        ("      - kafka-data:/data/lakehouse/kafka", "      - kafka-dta:/data/lakehouse/kafka",
          "kafka-dta"),
     ],
 )  # fmt: skip
@@ -125,6 +127,14 @@ def image_problems(model: dict) -> list[str]:
 
 
 _FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I | re.M)
+_ARG = re.compile(r"^ARG\s+(\w+)=(\S+)", re.M)
+
+
+def dockerfile_bases(text: str) -> list[tuple[str, str]]:
+    """(base image, stage name) per FROM, with ${ARG} references resolved to the ARG default."""
+    args = dict(_ARG.findall(text))
+    resolve = lambda ref: re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), ref)  # noqa: E731
+    return [(resolve(base), stage) for base, stage in _FROM.findall(text)]
 
 
 def dockerfile_problems(model: dict) -> list[str]:
@@ -142,7 +152,7 @@ def dockerfile_problems(model: dict) -> list[str]:
             problems.append(f"{name}: {dockerfile} missing")
             continue
         stages = set()
-        for base, stage in _FROM.findall(dockerfile.read_text()):
+        for base, stage in dockerfile_bases(dockerfile.read_text()):
             if base in stages:
                 continue
             ref = base.rsplit("/", 1)[-1]
@@ -179,14 +189,14 @@ def port_problems(model: dict) -> list[str]:
 def healthcheck_problems(model: dict) -> list[str]:
     problems = []
     for name, svc in model["services"].items():
-        if name in ONE_SHOT:
+        limits = (svc.get("deploy") or {}).get("resources", {}).get("limits") or {}
+        if not limits.get("memory"):
+            problems.append(f"{name}: no deploy.resources.limits.memory")
+        if name in NO_HEALTH:
             continue
         hc = svc.get("healthcheck") or {}
         if hc.get("disable") or not hc.get("test") or hc["test"][0] == "NONE":
             problems.append(f"{name}: long-running service without a health check")
-        limits = (svc.get("deploy") or {}).get("resources", {}).get("limits") or {}
-        if not limits.get("memory") or not limits.get("cpus"):
-            problems.append(f"{name}: no deploy.resources.limits (memory, cpus)")
     return problems
 
 
@@ -240,6 +250,7 @@ def _mutate(model: dict, service: str, **changes) -> dict:
     [
         (image_problems, "kafka", {"image": "apache/kafka:latest"}),
         (image_problems, "postgres", {"image": "postgres"}),
+        (volume_problems, "kafka", {"volumes": []}),
         (dockerfile_problems, "kestra", {"build": {"context": str(REPO), "dockerfile": "nope/Dockerfile"}}),
         (bind_mount_problems, "kestra", {"volumes": [{"type": "bind", "source": str(REPO / "no-such-dir"), "target": "/x"}]}),
         (port_problems, "kestra", {"ports": [{"target": 8080, "published": "8080", "host_ip": ""}]}),
@@ -312,47 +323,90 @@ def test_env_example_has_placeholders_only() -> None:
 
 
 # ----------------------------------------------------------------------------- one place for versions
-def test_flink_image_reads_the_one_jar_list() -> None:
-    dockerfile = (REPO / "flink" / "Dockerfile").read_text()
-    pom = (REPO / "flink" / "jars" / "pom.xml").read_text()
-    assert "COPY flink/jars/pom.xml" in dockerfile
-    assert "dependency:copy-dependencies" in dockerfile
-    assert re.search(r"mvn [^\n]*-C ", dockerfile), "Maven must fail on checksum mismatch (-C)"
-    flink_version = re.search(r"<flink.version>(.+?)</flink.version>", pom).group(1)
-    assert f"FROM flink:{flink_version}-java17" in dockerfile
-    # no connector version is repeated in the Dockerfile
-    for version in re.findall(r"<version>(.+?)</version>", pom) + re.findall(
-        r"<(?:iceberg|hadoop|flink\.gateway)\.version>(.+?)<", pom
-    ):
-        if version not in ("1", flink_version) and not version.startswith("${"):
-            assert version not in dockerfile, f"{version} is repeated in flink/Dockerfile"
+OWN_IMAGES = {"taxi-lakehouse/tools", "taxi-lakehouse/registry", "taxi-lakehouse/postgres",
+              "taxi-lakehouse/minio", "taxi-lakehouse/kestra"}  # fmt: skip
 
 
-def test_every_image_with_flink_jars_uses_the_pom_flink_version() -> None:
-    """flink/Dockerfile, and the tools and Kestra images (Flink's lib/ for lakehouse maintain),
-    take Flink's distribution from the same release as flink/jars/pom.xml."""
-    pom = (REPO / "flink" / "jars" / "pom.xml").read_text()
-    flink_version = re.search(r"<flink.version>(.+?)</flink.version>", pom).group(1)
-    dockerfiles = [REPO / "flink" / "Dockerfile", REPO / "docker" / "tools.Dockerfile",
-                   REPO / "kestra" / "Dockerfile"]  # fmt: skip
-    for dockerfile in dockerfiles:
-        text = dockerfile.read_text()
-        bases = re.findall(r"^FROM flink:(\S+)", text, re.M)
-        assert bases == [f"{flink_version}-java17"], f"{dockerfile}: FROM flink:{bases}"
-        assert "COPY flink/jars/pom.xml" in text and "COPY flink/maintenance/src" in text
+def base_problems(model: dict) -> list[str]:
+    """Every image is built by the project, from debian:bookworm-slim or from the lakehouse
+    image (itself from debian:bookworm-slim); only Kestra's server comes from Kestra's image."""
+    problems = []
+    for name, svc in model["services"].items():
+        repo = svc["image"].rsplit(":", 1)[0]
+        if repo not in OWN_IMAGES:
+            problems.append(f"{name}: image {svc['image']} is not built by the project")
+        if svc.get("build") and svc.get("pull_policy") != "build":
+            problems.append(f"{name}: builds its image but pull_policy is not build")
+        if not svc.get("build") and svc.get("pull_policy") != "never":
+            problems.append(f"{name}: uses a project image without building it: pull_policy never")
+        if not svc.get("build"):
+            continue
+        dockerfile = Path(svc["build"]["context"]) / svc["build"]["dockerfile"]
+        bases = dockerfile_bases(dockerfile.read_text())
+        stages = {stage for _, stage in bases if stage}
+        for base, _ in bases:
+            allowed = {"debian:bookworm-slim", "taxi-lakehouse/tools:local"} | stages
+            if name == "kestra":
+                allowed.add("kestra/kestra:v2.0.5")
+            if base not in allowed:
+                problems.append(f"{name}: {dockerfile.name} FROM {base}")
+    return problems
 
 
-def test_kafka_and_minio_versions_match_the_native_runtime(model: dict) -> None:
-    kafka_pom = (REPO / "kafka" / "pom.xml").read_text()
-    kafka_version = re.search(r"<kafka.version>(.+?)</kafka.version>", kafka_pom).group(1)
-    assert model["services"]["kafka"]["image"] == f"apache/kafka:{kafka_version}"
+def test_every_image_is_built_from_the_one_debian_base(model: dict) -> None:
+    assert base_problems(model) == []
+    broken = _mutate(model, "kafka", image="apache/kafka:4.1.1")
+    assert base_problems(broken), "an upstream image went unnoticed"
+
+
+def test_the_lakehouse_image_installs_with_the_native_bootstrap() -> None:
+    """Pins in one place: the image runs scripts/bootstrap.sh over the same pom files and
+    pyproject the native runtime reads, and repeats no version."""
+    text = (REPO / "docker" / "tools.Dockerfile").read_text()
+    for path in ("pyproject.toml", "kafka/pom.xml", "flink/jars/pom.xml", "flink/udf/src",
+                 "flink/maintenance/src", "scripts/bootstrap.sh"):  # fmt: skip
+        assert f"COPY {path}" in text, path
+    assert "with-extra-ca bash scripts/bootstrap.sh" in text
+    for pom in ("flink/jars/pom.xml", "kafka/pom.xml"):
+        for version in re.findall(r"<[\w.]*version>(\d+\.\d[^<]*)<", (REPO / pom).read_text()):
+            assert version not in text, f"{version} of {pom} is repeated in tools.Dockerfile"
+
+
+def test_engines_start_with_the_native_configuration(model: dict) -> None:
+    for name in ("kafka", "flink-jobmanager", "flink-taskmanager", "flink-sql-gateway"):
+        assert model["services"][name]["command"] == ["lakehouse", "stack", "serve", name]
+    assert model["services"]["schema-registry"]["build"]["dockerfile"] == "registry/Dockerfile"
+    assert "serve" in (REPO / "registry" / "Dockerfile").read_text()
     bootstrap = (REPO / "scripts" / "bootstrap.sh").read_text()
     module = re.search(r'MINIO_MODULE="(.+?)"', bootstrap).group(1)
-    assert f"ARG MINIO_MODULE={module}\n" in (REPO / "docker" / "minio.Dockerfile").read_text()
+    assert f"ARG MINIO_MODULE={module}\n" in (REPO / "minio" / "Dockerfile").read_text()
+
+
+def test_build_secret_never_lands_in_a_layer() -> None:
+    """The extra CA bundle is a BuildKit secret used through docker/with-extra-ca.sh, which is
+    bind-mounted (not copied) and restores the trust store before its step ends."""
+    for dockerfile in (REPO / "docker" / "tools.Dockerfile", REPO / "registry" / "Dockerfile",
+                       REPO / "minio" / "Dockerfile", REPO / "kestra" / "Dockerfile"):  # fmt: skip
+        text = dockerfile.read_text()
+        assert "--mount=type=secret,id=extra_ca" in text, dockerfile
+        assert "COPY docker/with-extra-ca.sh" not in text, dockerfile
+    helper = (REPO / "docker" / "with-extra-ca.sh").read_text()
+    assert "update-ca-certificates --fresh" in helper and "trap restore EXIT" in helper
 
 
 def test_in_network_settings(model: dict) -> None:
-    for name in ("tools", "kestra", "dagster-code", "minio-init"):
+    for name in (
+        "tools",
+        "generator",
+        "kestra",
+        "dagster-code",
+        "minio-init",
+        "kafka",
+        "flink-jobmanager",
+        "flink-taskmanager",
+        "flink-sql-gateway",
+        "schema-registry",
+    ):
         env = model["services"][name]["environment"]
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert env["FLINK_REST_URL"] == "http://flink-jobmanager:8081"
@@ -400,4 +454,6 @@ def test_docker_steps_run_the_cli_in_the_tools_container(target: str, cli: str) 
         ["make", "-n", "-f", str(REPO / "make" / "docker.mk"), "-C", str(REPO), target],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert f"docker compose run --rm tools {cli}" in proc.stdout
+    assert re.search(
+        rf"(docker compose|docker-compose) --env-file \S+ run --rm tools {cli}", proc.stdout
+    ), proc.stdout
