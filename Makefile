@@ -151,11 +151,12 @@ test-udf: ## Java unit tests of the Flink UDF (flink/udf) and the Iceberg mainte
 	@mvn -q -B -f flink/udf/pom.xml test
 	@mvn -q -B -f flink/maintenance/pom.xml test
 
+# a dockerd that docker/engine.sh started for the tests is stopped after them (by its pid)
 test-docker: bootstrap ## The compose stack for real: engine + images built here, make up RUNTIME=docker, pipeline, Kestra, restart, streaming
 	@bash docker/engine.sh ensure
-	@$(VENV)/bin/pytest -q tests/docker
+	@trap 'bash docker/engine.sh stop' EXIT; $(VENV)/bin/pytest -q tests/docker
 
 test: bootstrap lint test-udf ## Everything CI runs: install, lint, unit, integration and docker tests
 	@bash docker/engine.sh ensure
-	@$(VENV)/bin/pytest -q tests
+	@trap 'bash docker/engine.sh stop' EXIT; $(VENV)/bin/pytest -q tests
 
