@@ -123,8 +123,11 @@ def _params(settings: Settings, job: str) -> dict[str, str]:
         params.update(
             {
                 "proctime_column": ",\n  PROCTIME() AS proc_time",
+                # the FLIP-27 source's default strategy (INCREMENTAL_FROM_LATEST_SNAPSHOT)
+                # reads only the newest snapshot onwards: a fresh job must read all of bronze
                 "bronze_read_options": (
-                    " /*+ OPTIONS('streaming'='true', 'monitor-interval'='1s') */"
+                    " /*+ OPTIONS('streaming'='true', 'monitor-interval'='1s',"
+                    " 'starting-strategy'='TABLE_SCAN_THEN_INCREMENTAL') */"
                 ),
                 "dedup_order": "proc_time",
                 "silver_insert": "INSERT INTO",

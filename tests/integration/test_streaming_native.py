@@ -123,6 +123,24 @@ def test_poison_messages_are_dead_lettered_and_the_job_keeps_running(
     assert fresh.rows == 3000 and fresh.p95_s is not None and fresh.min_s > 0
 
 
+def test_a_fresh_silver_job_rebuilds_silver_from_all_of_bronze(
+    stream_settings: Settings,
+) -> None:
+    """Streaming started on a bronze that batch runs filled (several snapshots): the fresh silver
+    job reads all of bronze, then follows new snapshots. (Iceberg's FLIP-27 source starts from the
+    newest snapshot by default: silver held only the last batch and what came after.)"""
+    s = stream_settings
+    for seed in (41, 42):  # two batch bronze runs: two appended snapshots of history
+        run_generator(s, events=1000, seed=seed, anomalies=ANOMALIES, progress=False)
+        run_bronze(s)
+    run_silver(s)
+    started = streaming.start(s)
+    assert started.jobs["silver"]["restored_from"] is None
+    run_generator(s, events=1000, seed=43, anomalies=ANOMALIES, progress=False)
+    report = _wait_reconciled(s)
+    assert report.figures["silver_rows"] == 3000
+
+
 def test_taskmanager_kill_mid_stream_restarts_from_the_last_checkpoint(
     stream_settings: Settings, stack: NativeStack
 ) -> None:
