@@ -19,12 +19,13 @@ include make/defaults.mk
 
 .PHONY: help bootstrap venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
         stream-start stream-stop stream-status maintain deadletter \
-        process-bronze process-silver dbt-build dbt-test verify demo pipeline test test-unit \
+        process-bronze process-silver dbt-build dbt-test dbt-docs query report verify demo pipeline \
+        test test-unit \
         test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native \
         benchmark-streaming
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+( [a-zA-Z_-]+)*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 bootstrap: ## Install venv, Flink, Kafka, MinIO, PostgreSQL, Schema Registry into $(TAXI_CACHE) (idempotent)
 	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry
@@ -97,6 +98,15 @@ dbt-build: ## dbt build: gold takes the new silver rows (FULL=1: rebuild gold fr
 
 dbt-test: ## dbt test against the existing gold
 	@$(LH) dbt test
+
+dbt-docs: ## dbt docs generate, then serve them on http://127.0.0.1:8088 (DOCS_PORT=N: another port)
+	@$(LH) dbt docs $(if $(DOCS_PORT),--port $(DOCS_PORT))
+
+query: ## SQL shell on the gold marts, read-only (SQL="select ..." runs one statement)
+	@$(LH) query $(if $(SQL),-c "$$SQL")
+
+report: ## Static HTML report on gold: daily revenue, hourly demand, top zones (OUT=file)
+	@$(LH) report $(if $(OUT),--out "$(OUT)")
 
 verify: ## Reconcile manifests, Kafka, bronze, dead letter, silver, gold
 	@$(LH) verify

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lakehouse.dbt_runner import DOCS_PORT
+from lakehouse.query import DEFAULT_MAX_ROWS
 from lakehouse.settings import REPO_ROOT, Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -173,7 +175,8 @@ def stack_status() -> None:
     for col in ("service", "pid", "endpoint", "healthy"):
         table.add_column(col)
     for st in NativeStack(settings).status():
-        table.add_row(st.name, str(st.pid or "-"), st.endpoint, st.state)
+        style = {"yes": "green", "no": "bold red"}.get(st.state, "dim")  # not used: no alarm
+        table.add_row(st.name, str(st.pid or "-"), st.endpoint, f"[{style}]{st.state}[/]")
     Console().print(table)
     console.print(f"logs: {settings.logs_dir}")
 
@@ -654,6 +657,81 @@ def dbt_test(json_out: JsonOut = None) -> None:
     _dbt("test", json_out)
 
 
+@dbt_app.command("docs")
+def dbt_docs(
+    port: int = typer.Option(DOCS_PORT, help="Port of the docs server (on 127.0.0.1 only)"),
+) -> None:
+    """dbt docs generate, then serve them (models, columns, tests, lineage) until Ctrl-C."""
+    from lakehouse.dbt_runner import serve_docs
+    from lakehouse.gold import require_gold
+
+    settings = get_settings()
+    try:
+        require_gold(settings)  # dbt would create an empty gold file to describe
+        serve_docs(settings, port, lambda url: console.print(f"dbt docs: {url}  (Ctrl-C stops)"))
+    except KeyboardInterrupt:
+        console.print("dbt docs stopped")
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+# ----------------------------------------------------------------------------- gold: query, report
+@app.command()
+def query(
+    sql: Annotated[
+        str | None,
+        typer.Argument(help="SQL to run and exit (or -c); none: the interactive shell"),
+    ] = None,
+    command: Annotated[
+        str | None, typer.Option("--command", "-c", help="SQL to run and exit")
+    ] = None,
+    max_rows: int = typer.Option(DEFAULT_MAX_ROWS, help="Rows to print per result"),
+) -> None:
+    """SQL on the gold marts (DuckDB, read-only): run SQL and exit, or an interactive shell
+    (`.tables` lists the marts). SQL piped on stdin runs too."""
+    from lakehouse import query as q
+
+    if sql is not None and command is not None:
+        _fail(ValueError("give the SQL once: as the argument or with -c"))
+    text = command if command is not None else sql
+    if text is None and not sys.stdin.isatty():
+        text = sys.stdin.read()
+    settings, out = get_settings(), Console()
+    try:
+        if text is None:
+            q.repl(settings, out, console, max_rows)
+        elif text.strip().startswith("."):
+            q.meta(text, settings, out, max_rows)
+        else:
+            q.run_sql(settings, text, out, max_rows)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@app.command()
+def report(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="HTML file to write (default: <LAKEHOUSE_HOME>/report/index.html)"
+        ),
+    ] = None,
+    top_zones: int = typer.Option(10, help="Pickup zones to chart"),
+) -> None:
+    """A static HTML page on the gold marts: daily revenue, demand per pickup hour, the top
+    pickup zones (charts and their figures; no network needed to view it)."""
+    from lakehouse.report import write_report
+
+    try:
+        path, data = write_report(get_settings(), out, top_zones)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    console.print(
+        f"report on {data.trips:,} trips, {len(data.days)} days, top {len(data.zones)} zones:"
+    )
+    print(path.resolve())
+
+
 # ----------------------------------------------------------------------------- verify
 @app.command()
 def verify(
@@ -816,21 +894,17 @@ def pipeline(
 def next_steps() -> None:
     """Where gold is and what to try next (printed at the end of `make demo`)."""
     s = get_settings()
-    gold = s.gold_path
-    query = (
-        f"{sys.executable} -c \"import duckdb; print(duckdb.connect('{gold}', read_only=True)"
-        ".sql('select * from mart_daily_revenue order by revenue_date'))\""
-    )
     lines = [
-        f"Gold (DuckDB): {gold}  (fct_trips, dim_*, mart_daily_revenue, mart_hourly_demand, "
-        "mart_location_performance)",
-        f"  query it:          {query}",
+        f"Gold (DuckDB):       {s.gold_path}",
+        "  query it:          make query  (SQL shell; .tables lists fct_trips, dim_*, mart_*)",
+        f"  dbt docs:          make dbt-docs  (models, tests, lineage: http://127.0.0.1:{DOCS_PORT})",
+        f"  report:            make report  -> {s.report_path}",
         f"Flink dashboard:     {s.flink_rest_url}  (the finished bronze and silver jobs)",
         "More events:         make pipeline EVENTS=50000  (incremental: only the new rows are "
         "processed)",
-        "Dead letters:        make deadletter",
         "Streaming:           make stream-start, make stream-status, make stream-stop",
         "Dagster UI:          make dagster-ui  (http://127.0.0.1:3000)",
+        "Dead letters:        make deadletter",
         "Measure:             make benchmark-native",
         "Stop (data kept):    make down        Delete everything: make clean",
     ]

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,16 +64,28 @@ def _dbt_executable() -> str:
     return found
 
 
+# commands that write artifacts and logs: under LAKEHOUSE_HOME, not in the repository's dbt/
+_OWN_TARGET = ("build", "run", "seed", "test", "parse", "docs generate", "docs serve")
+
+
+def dbt_args(settings: Settings, command: str, extra: list[str] | None = None) -> list[str]:
+    """`dbt <command>` (e.g. "build", "docs generate") as every invocation runs it: this
+    project and profile, and one target path, so `docs serve` finds what `docs generate` and
+    the builds wrote."""
+    args = [
+        _dbt_executable(), *command.split(), "--project-dir", str(DBT_DIR),
+        "--profiles-dir", str(DBT_DIR), *(extra or []),
+    ]  # fmt: skip
+    if command in _OWN_TARGET:
+        args += ["--target-path", str(settings.lakehouse_home.resolve() / "dbt" / "target")]
+        args += ["--log-path", str(settings.logs_dir.resolve() / "dbt")]
+    return args
+
+
 def run_dbt(
     settings: Settings, command: str = "build", extra: list[str] | None = None
 ) -> DbtResult:
-    args = [
-        _dbt_executable(), command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-        *(extra or []),
-    ]  # fmt: skip
-    if command in ("build", "run", "seed", "test"):
-        args += ["--target-path", str(settings.lakehouse_home.resolve() / "dbt" / "target")]
-        args += ["--log-path", str(settings.logs_dir.resolve() / "dbt")]
+    args = dbt_args(settings, command, extra)
     t0 = time.monotonic()
     proc = subprocess.run(
         args, env={**os.environ, **dbt_env(settings)}, capture_output=True, text=True, cwd=DBT_DIR
@@ -93,3 +106,53 @@ def run_dbt(
             + "\n".join(errors[-30:] or lines[-30:])
         )
     return DbtResult(command=command, seconds=seconds, returncode=0, summary=summary.strip())
+
+
+# ----------------------------------------------------------------------------- docs
+DOCS_HOST = "127.0.0.1"  # the docs show the models' SQL and column names: this machine only
+DOCS_PORT = 8088
+
+
+def generate_docs(settings: Settings) -> None:
+    """manifest.json (`dbt parse`) and catalog.json (`dbt docs generate --no-compile`) in the
+    builds' target path. Not compiled: compiling resolves every source(), which has the iceberg
+    plugin read silver into gold; the docs need only the parsed project and gold's catalog."""
+    run_dbt(settings, "parse")
+    run_dbt(settings, "docs generate", ["--no-compile"])
+
+
+def serve_docs(settings: Settings, port: int, on_ready: Callable[[str], None]) -> None:
+    """Generate the docs, then `dbt docs serve` them on 127.0.0.1:`port`; calls `on_ready(url)`
+    once the server answers and returns when it stops (Ctrl-C). dbt's output, one line per
+    request, goes to a log file."""
+    from lakehouse.native.processes import port_open
+
+    url = f"http://{DOCS_HOST}:{port}"
+    if port_open(DOCS_HOST, port):  # before generating: fail fast
+        raise DbtError(
+            f"port {port} is in use: pick another one with --port (make dbt-docs DOCS_PORT=N)"
+        )
+    generate_docs(settings)
+    log = settings.logs_dir.resolve() / "dbt" / "docs-serve.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    args = dbt_args(settings, "docs serve", ["--host", DOCS_HOST, "--port", str(port),
+                                            "--no-browser"])  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, env={**os.environ, **dbt_env(settings)}, cwd=DBT_DIR,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while not port_open(DOCS_HOST, port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                    raise DbtError(f"dbt docs serve did not start ({log}):\n{tail}")
+                time.sleep(0.2)
+            on_ready(url)
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()

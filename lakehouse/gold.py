@@ -1,4 +1,5 @@
-"""Gold's incremental build checked against a rebuild from scratch.
+"""Gold (the DuckDB file dbt builds): opening it to read, and its incremental build checked
+against a rebuild from scratch.
 
 `lakehouse dbt compare-full-refresh` builds gold incrementally as usual, rebuilds it from every
 silver row into a second DuckDB file (`dbt build --full-refresh`), and compares every gold
@@ -8,9 +9,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakehouse.dbt_runner import run_dbt
 from lakehouse.settings import Settings
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class GoldUnavailable(RuntimeError):
+    """Gold cannot be read: not built yet, or locked by a writer."""
+
+
+def require_gold(settings: Settings) -> Path:
+    """The gold DuckDB file, or an error that says how to build it."""
+    path = settings.gold_path
+    if not path.exists():
+        raise GoldUnavailable(
+            f"no gold yet ({path}): run `make demo` (starts the stack and runs the pipeline) or, "
+            "with the stack up and silver loaded, `make dbt-build`"
+        )
+    return path
+
+
+def connect_read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to gold. Readers take a shared lock that a dbt build's write lock
+    excludes, so callers keep it open only while they read (a build can run in between)."""
+    import duckdb
+
+    path = require_gold(settings)
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise GoldUnavailable(
+            f"gold ({path}) is being written by another process (a dbt build?): "
+            "try again when it has finished"
+        ) from exc
 
 
 @dataclass

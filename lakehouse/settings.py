@@ -110,6 +110,18 @@ class Settings(BaseSettings):
         return self.warehouse_uri.startswith("s3://")
 
     @property
+    def optional_services(self) -> dict[str, bool]:
+        """The services beyond Kafka and Flink, and whether this configuration needs each:
+        PostgreSQL for a postgres catalog (else an SQLite file), MinIO for an s3:// warehouse
+        (else a local directory), the Schema Registry for Avro events (else JSON text). The
+        native stack starts and health-checks exactly these."""
+        return {
+            "postgres": self.catalog_backend == "postgres",
+            "minio": self.warehouse_is_s3,
+            "schema-registry": self.event_format == "avro",
+        }
+
+    @property
     def event_subject(self) -> str:
         """Registry subject of the raw topic's values (Confluent's TopicNameStrategy)."""
         return f"{self.topic_raw}-value"
@@ -117,6 +129,11 @@ class Settings(BaseSettings):
     @property
     def gold_path(self) -> Path:
         return self.gold_duckdb_path or self.lakehouse_home / "gold" / "gold.duckdb"
+
+    @property
+    def report_path(self) -> Path:
+        """The static HTML report on gold (`lakehouse report`)."""
+        return self.lakehouse_home / "report" / "index.html"
 
     @property
     def manifests_dir(self) -> Path:

@@ -51,6 +51,9 @@ def _host_port(url_or_hostport: str) -> tuple[str, int]:
     return host or "localhost", int(port)
 
 
+NOT_USED = "not used by this configuration"
+
+
 @dataclass
 class ServiceStatus:
     name: str
@@ -63,7 +66,8 @@ class ServiceStatus:
     def state(self) -> str:
         if self.healthy:
             return "yes"
-        return "no" if self.used else "not used"
+        # a service the configuration does not need is down by design, not failing
+        return "no" if self.used else NOT_USED
 
 
 class NativeStack:
@@ -584,12 +588,13 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
         self, with_s3: bool = False, with_postgres: bool = False, with_registry: bool = False
     ) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
-        if with_postgres or self.s.catalog_backend == "postgres":
+        needed = self.s.optional_services
+        if with_postgres or needed["postgres"]:
             self.postgres_up()
-        if with_s3 or self.s.warehouse_is_s3:
+        if with_s3 or needed["minio"]:
             self.minio_up()
         self.kafka_up()
-        if with_registry or self.s.event_format == "avro":
+        if with_registry or needed["schema-registry"]:
             self.registry_up()
         self.flink_up()
 
@@ -621,19 +626,20 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
                 ok = False
             out.append(ServiceStatus(name, self._flink_pid(kind), url, ok))
         # the optional services: `up` starts each only when the configuration uses it
+        needed = self.s.optional_services
         out.append(
             ServiceStatus("schema-registry", self._svc("schema-registry").pid(),
                           self.s.schema_registry_url, self.registry_healthy(),
-                          used=self.s.event_format == "avro")
+                          used=needed["schema-registry"])
         )  # fmt: skip
         mhost, mport = _host_port(self.s.s3_endpoint)
         out.append(
             ServiceStatus("minio", self._svc("minio").pid(), self.s.s3_endpoint,
-                          port_open(mhost, mport), used=self.s.warehouse_is_s3)
+                          port_open(mhost, mport), used=needed["minio"])
         )  # fmt: skip
         out.append(
             ServiceStatus("postgres", None, f"{self.s.postgres_host}:{self.s.postgres_port}",
                           port_open(self.s.postgres_host, self.s.postgres_port),
-                          used=self.s.catalog_backend == "postgres")
+                          used=needed["postgres"])
         )  # fmt: skip
         return out

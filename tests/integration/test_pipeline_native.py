@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pyarrow.compute as pc
 import pytest
@@ -14,10 +19,10 @@ from lakehouse import topics
 from lakehouse.dbt_runner import run_dbt
 from lakehouse.flink.jobs import run_bronze, run_silver
 from lakehouse.native.stack import NativeStack
-from lakehouse.settings import Settings
+from lakehouse.settings import REPO_ROOT, Settings
 from lakehouse.verify import VerificationError, run_verify
 
-from .conftest import make_settings, topic_messages
+from .conftest import make_settings, settings_env, topic_messages
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +135,9 @@ def test_full_run_with_anomalies_accounts_for_every_event(
     assert late.expected == 80 and late.actual == 80
 
 
-def test_rerun_does_not_duplicate_and_new_events_are_incremental(fresh: Settings) -> None:
+def test_rerun_does_not_duplicate_and_new_events_are_incremental(
+    fresh: Settings, tmp_path: Path
+) -> None:
     topics.create_topics(fresh)
     run_generator(fresh, events=1500, seed=11, anomalies=ANOMALIES, progress=False)
     run_bronze(fresh)
@@ -148,6 +155,40 @@ def test_rerun_does_not_duplicate_and_new_events_are_incremental(fresh: Settings
     assert run_silver(fresh).counts["silver_rows"] == 2000
     run_dbt(fresh, "build")
     assert run_verify(fresh).ok
+    _query_and_report_read_the_gold_built(fresh, 2000, tmp_path)
+
+
+def _query_and_report_read_the_gold_built(settings: Settings, trips: int, tmp_path: Path) -> None:
+    """`make query` and `make report` (the CLI they call) on the gold a pipeline run built and
+    verify reconciled: the count and every day's revenue as the marts have them."""
+
+    def cli(*args: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lakehouse.cli", *args],
+            env=settings_env(settings), capture_output=True, text=True, timeout=120,
+            cwd=REPO_ROOT,
+        )  # fmt: skip
+        assert proc.returncode == 0, f"{args}: {proc.stderr[-2000:]}"
+        return proc.stdout
+
+    counted = cli("query", "-c", "select count(*) as trips from fct_trips")
+    assert re.search(rf"(?m)^\W*{trips}\W*$", counted), counted  # the one row, in a box
+    out = tmp_path / "report" / "index.html"
+    assert cli("report", "--out", str(out)).strip() == str(out.resolve())
+    page = out.read_text()
+    assert page.count("<svg") == 3 and f"{trips:,} trips" in page
+    with duckdb.connect(str(settings.gold_path), read_only=True) as con:
+        days = con.execute(
+            "select revenue_date, total_revenue from mart_daily_revenue order by revenue_date"
+        ).fetchall()
+        busiest = con.execute(
+            "select zone_name from mart_location_performance "
+            "order by pickup_trip_count desc, pickup_revenue desc, location_id limit 1"
+        ).fetchone()
+    assert days and busiest
+    for day, revenue in days:
+        assert f"<td>{day}</td>" in page and f"${revenue:,.2f}" in page, day
+    assert f">{busiest[0]}<" in page
 
 
 def test_verify_fails_with_a_readable_diff_when_counts_disagree(fresh: Settings) -> None:

@@ -1,11 +1,86 @@
-"""The status table tells a service this configuration does not use apart from a failing one."""
+"""The status table tells a service this configuration does not use apart from a failing one;
+`up` and `status` take the services a configuration needs from the same place (the settings)."""
 
-from lakehouse.native.stack import ServiceStatus
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lakehouse.native import stack as stack_module
+from lakehouse.native.stack import NOT_USED, NativeStack, ServiceStatus
+from lakehouse.settings import Settings
+
+# the shipped default: SQLite catalog, local warehouse, Avro events through the registry
+DEFAULT = {"catalog_backend": "sqlite", "warehouse": "", "event_format": "avro"}
+# the compose stack's combination, with JSON events
+EVERYTHING_BUT_REGISTRY = {
+    "catalog_backend": "postgres",
+    "warehouse": "s3://warehouse/lakehouse",
+    "event_format": "json",
+}
+
+
+def _settings(tmp_path: Path, **config: str) -> Settings:
+    return Settings(_env_file=None, lakehouse_home=tmp_path, **config)  # type: ignore[call-arg]
 
 
 def test_a_down_service_reads_not_used_only_when_the_configuration_does_not_need_it() -> None:
     assert ServiceStatus("minio", None, "http://localhost:9000", False, used=False).state == (
-        "not used"
+        NOT_USED
     )
+    assert NOT_USED == "not used by this configuration"
     assert ServiceStatus("kafka", None, "localhost:9092", False).state == "no"
     assert ServiceStatus("minio", 42, "http://localhost:9000", True, used=False).state == "yes"
+
+
+@pytest.mark.parametrize(
+    ("config", "needed"),
+    [
+        (DEFAULT, {"postgres": False, "minio": False, "schema-registry": True}),
+        (EVERYTHING_BUT_REGISTRY, {"postgres": True, "minio": True, "schema-registry": False}),
+    ],
+)
+def test_the_settings_say_which_optional_services_the_configuration_needs(
+    tmp_path: Path, config: dict[str, str], needed: dict[str, bool]
+) -> None:
+    assert _settings(tmp_path, **config).optional_services == needed
+
+
+@pytest.fixture
+def nothing_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every probe fails, whatever runs on this machine's default ports."""
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise httpx.ConnectError("refused")
+
+    monkeypatch.setattr(stack_module, "port_open", lambda *_a, **_k: False)
+    monkeypatch.setattr(stack_module.httpx, "get", refused)
+    monkeypatch.setattr(NativeStack, "registry_healthy", lambda self: False)
+
+
+@pytest.mark.parametrize("config", [DEFAULT, EVERYTHING_BUT_REGISTRY])
+def test_status_marks_unhealthy_only_what_the_configuration_needs(
+    tmp_path: Path, config: dict[str, str], nothing_running: None
+) -> None:
+    settings = _settings(tmp_path, **config)
+    states = {st.name: st.state for st in NativeStack(settings).status()}
+    for name in ("kafka", "flink-jobmanager", "flink-taskmanager", "flink-sql-gateway"):
+        assert states[name] == "no"
+    for name, needed in settings.optional_services.items():
+        assert states[name] == ("no" if needed else NOT_USED), name
+
+
+@pytest.mark.parametrize("config", [DEFAULT, EVERYTHING_BUT_REGISTRY])
+def test_up_starts_what_status_checks(
+    tmp_path: Path, config: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    for name in ("postgres", "minio", "kafka", "registry", "flink"):
+        monkeypatch.setattr(NativeStack, f"{name}_up", lambda self, name=name: started.append(name))
+    settings = _settings(tmp_path, **config)
+    NativeStack(settings).up()
+    needed = settings.optional_services
+    assert ("postgres" in started) == needed["postgres"]
+    assert ("minio" in started) == needed["minio"]
+    assert ("registry" in started) == needed["schema-registry"]
+    assert {"kafka", "flink"} <= set(started)
