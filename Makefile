@@ -8,8 +8,13 @@ SHELL := /bin/bash
 
 TAXI_CACHE ?= $(HOME)/.cache/taxi-lakehouse
 export TAXI_CACHE
-VENV := $(TAXI_CACHE)/venv
+# this checkout's Python environment (scripts/bootstrap.sh); engines and downloads stay in TAXI_CACHE
+TAXI_VENV ?= $(CURDIR)/.venv
+export TAXI_VENV
+VENV := $(TAXI_VENV)
 LH := $(VENV)/bin/lakehouse
+# Maven 3.8 writes colour codes even in batch mode (-B): plain text for logs and CI
+STRIP_ANSI := sed 's/\x1b\[[0-9;]*m//g'
 PY := $(VENV)/bin/python
 # RUNTIME=native (default): local processes; RUNTIME=docker: the Compose stack (make/docker.mk)
 RUNTIME ?= native
@@ -27,10 +32,10 @@ include make/defaults.mk
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+( [a-zA-Z_-]+)*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-bootstrap: ## Install venv, Flink, Kafka, MinIO, PostgreSQL, Schema Registry into $(TAXI_CACHE) (idempotent)
+bootstrap: ## Install .venv (this checkout) and Flink, Kafka, MinIO, PostgreSQL, Schema Registry into $(TAXI_CACHE) (idempotent)
 	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry
 
-venv: ## Install only the venv, Flink and Kafka (no MinIO/PostgreSQL)
+venv: ## Install only .venv, Flink and Kafka (no MinIO/PostgreSQL)
 	@bash scripts/bootstrap.sh
 
 ifeq ($(RUNTIME),docker)
@@ -158,8 +163,8 @@ validate-compose: ## Load docker-compose.yml with compose-go (the library of `do
 	@$(VENV)/bin/pytest -q tests/unit/test_compose.py
 
 test-udf: ## Java unit tests of the Flink UDF (flink/udf) and the Iceberg maintenance tool
-	@mvn -q -B -f flink/udf/pom.xml test
-	@mvn -q -B -f flink/maintenance/pom.xml test
+	@set -o pipefail; mvn -q -B -f flink/udf/pom.xml test 2>&1 | $(STRIP_ANSI)
+	@set -o pipefail; mvn -q -B -f flink/maintenance/pom.xml test 2>&1 | $(STRIP_ANSI)
 
 # a dockerd that docker/engine.sh started for the tests is stopped after them (by its pid)
 test-docker: bootstrap ## The compose stack for real: engine + images built here, make up RUNTIME=docker, pipeline, Kestra, restart, streaming

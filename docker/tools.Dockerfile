@@ -28,7 +28,7 @@ RUN groupadd --gid "$LAKEHOUSE_UID" lakehouse \
  && chown -R lakehouse:lakehouse /data
 
 # the engines and the dependencies first: this layer is rebuilt only when a pin or our jars change
-ENV TAXI_CACHE=/opt/taxi CACHE_DIR=/opt/taxi TAXI_EXTRAS=orchestration,registry
+ENV TAXI_CACHE=/opt/taxi CACHE_DIR=/opt/taxi TAXI_VENV=/opt/taxi/venv TAXI_EXTRAS=orchestration,registry
 WORKDIR /opt/lakehouse/src
 COPY pyproject.toml ./
 COPY scripts/bootstrap.sh scripts/

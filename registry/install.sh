@@ -9,7 +9,7 @@
 set -euo pipefail
 
 CACHE="${TAXI_CACHE:-$HOME/.cache/taxi-lakehouse}"
-VENV="${TAXI_VENV:-$CACHE/venv}"
+VENV="${TAXI_VENV:?TAXI_VENV: the project venv (scripts/bootstrap.sh sets it)}"
 REG_HOME="$CACHE/registry"
 APICURIO_VERSION="3.3.3"
 # The Maven artifact io.apicurio:apicurio-registry-app:<ver> (type jar) is only the app's own

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs everything the native runtime needs, idempotently, into a cache OUTSIDE the repository:
-#   $TAXI_CACHE (default ~/.cache/taxi-lakehouse)
-#     venv/                 Python venv with the pinned packages of pyproject.toml
+# Installs everything the native runtime needs, idempotently:
+#   $TAXI_VENV (default <checkout>/.venv, ignored by git): the Python venv with the pinned packages
+#     of pyproject.toml and this checkout installed editable. One per checkout: two clones side
+#     by side each run their own code, and deleting one leaves the other working.
+#   $TAXI_CACHE (default ~/.cache/taxi-lakehouse), OUTSIDE the repository, shared by checkouts:
 #     flink-<ver>/          Flink distribution unpacked from the apache-flink wheels + connector jars
 #     kafka-<ver>/libs/     Kafka broker jars resolved from Maven Central
 #     bin/minio             MinIO server built from its Go module   (only with --with-s3)
@@ -41,6 +43,26 @@ log() { printf '%s[bootstrap]%s %s\n' "$_c" "$_r" "$*"; }
 die() { printf '%s[bootstrap] ERROR:%s %s\n' "$_e" "$_r" "$*" >&2; exit 1; }
 
 mkdir -p "$CACHE"
+LOGS="$CACHE/logs"
+mkdir -p "$LOGS"
+
+# step LABEL CMD...: one line per install step with its time; the tools' own output (pip, Maven,
+# go) goes to a log file whose tail and path are printed only when the step fails
+step() {
+  local label="$1" file rc t0=$SECONDS
+  shift
+  file="$LOGS/bootstrap-$(printf '%s' "$label" | tr -cs 'a-zA-Z0-9' '-' | cut -c1-48).log"
+  [ -t 1 ] && printf '%s[bootstrap]%s %s ...' "$_c" "$_r" "$label"
+  if "$@" >"$file" 2>&1; then
+    if [ -t 1 ]; then printf ' %s s\n' "$((SECONDS - t0))"; else log "$label: $((SECONDS - t0)) s"; fi
+  else
+    rc=$?
+    [ -t 1 ] && printf '\n'
+    # Maven 3.8 writes colour codes even in batch mode: plain text for people and CI logs
+    tail -n 30 "$file" | sed 's/\x1b\[[0-9;]*m//g' >&2
+    die "$label failed (exit $rc); full output: $file"
+  fi
+}
 
 # ---------------------------------------------------------------- prerequisites
 command -v java >/dev/null || die "Java 17+ is required (Flink 2.0 and Kafka 4 run on Java 17). Install a JDK, e.g. 'apt-get install openjdk-17-jdk-headless', and put 'java' on PATH."
@@ -51,20 +73,21 @@ command -v mvn >/dev/null || die "Maven (mvn) is required to resolve jars from M
   || die "Python 3.11 or 3.12 is required (set PYTHON=/path/to/python3.11)."
 
 # ---------------------------------------------------------------- Python venv
-VENV="$CACHE/venv"
+VENV="${TAXI_VENV:-$REPO/.venv}"
+export TAXI_VENV="$VENV"  # registry/install.sh adds its client packages to this venv
 STAMP="$VENV/.installed-$(sha256sum "$REPO/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
-  log "creating venv $VENV"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e "$REPO[$EXTRAS]"
+  step "Python packages into $VENV (pyproject.toml pins)" \
+    bash -c '"$1/bin/pip" install -q --upgrade pip && "$1/bin/pip" install -q -e "$2[$3]"' _ \
+    "$VENV" "$REPO" "$EXTRAS"
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 else
-  # editable install survives a fresh clone in another folder only if it points here
+  # a venv shared through TAXI_VENV runs the checkout its editable install points at: this one
   if ! (cd / && "$VENV/bin/python" -I -c "import lakehouse, pathlib, sys; sys.exit(0 if pathlib.Path(lakehouse.__file__).resolve().is_relative_to(pathlib.Path('$REPO').resolve()) else 1)" 2>/dev/null); then
-    log "re-pointing editable install at $REPO"
-    "$VENV/bin/pip" install -q --no-deps -e "$REPO[$EXTRAS]"
+    step "re-pointing the editable install at $REPO" \
+      "$VENV/bin/pip" install -q --no-deps -e "$REPO[$EXTRAS]"
   fi
 fi
 
@@ -72,10 +95,10 @@ fi
 FLINK_HOME="$CACHE/flink-$FLINK_VERSION"
 JARS_STAMP="$FLINK_HOME/.jars-$(sha256sum "$REPO/flink/jars/pom.xml" | cut -c1-16)"
 if [ ! -f "$FLINK_HOME/.unpacked" ]; then
-  log "unpacking Flink $FLINK_VERSION from the apache-flink wheels"
   DL="$CACHE/pip"
   mkdir -p "$DL"
-  "$VENV/bin/pip" download -q --no-deps -d "$DL" "apache-flink==$FLINK_VERSION" "apache-flink-libraries==$FLINK_VERSION"
+  step "downloading Flink $FLINK_VERSION (the apache-flink wheels)" \
+    "$VENV/bin/pip" download -q --no-deps -d "$DL" "apache-flink==$FLINK_VERSION" "apache-flink-libraries==$FLINK_VERSION"
   TMP="$(mktemp -d)"
   "$VENV/bin/python" -m zipfile -e "$DL"/apache_flink-"$FLINK_VERSION"-*.whl "$TMP/wheel"
   LIBS_ARCHIVE="$(ls "$DL"/apache_flink_libraries-"$FLINK_VERSION"[-.]* | head -1)"
@@ -94,9 +117,9 @@ if [ ! -f "$FLINK_HOME/.unpacked" ]; then
   touch "$FLINK_HOME/.unpacked"
 fi
 if [ ! -f "$JARS_STAMP" ]; then
-  log "resolving Flink connector jars from Maven Central (flink/jars/pom.xml)"
   rm -rf "$FLINK_HOME/connectors"
-  mvn -q -B -f "$REPO/flink/jars/pom.xml" dependency:copy-dependencies \
+  step "Flink connector jars from Maven Central (flink/jars/pom.xml)" \
+    mvn -q -B -f "$REPO/flink/jars/pom.xml" dependency:copy-dependencies \
     -DexcludeTransitive=true -DoutputDirectory="$FLINK_HOME/connectors"
   # the gateway belongs in opt/ (sql-gateway.sh looks there); the rest extend lib/
   mv "$FLINK_HOME"/connectors/flink-sql-gateway-*.jar "$FLINK_HOME/opt/"
@@ -111,11 +134,10 @@ build_jar() {
   local name="$1" jar="$2" dest="$3" hash build
   hash="$(cat "$REPO/flink/$name/pom.xml" $(find "$REPO/flink/$name/src/main" -type f | sort) | sha256sum | cut -c1-16)"
   [ -f "$FLINK_HOME/.$name-$hash" ] && return 0
-  log "building $jar (flink/$name)"
   build="$CACHE/$name-build"
   rm -rf "$build"; mkdir -p "$build"
   cp -r "$REPO/flink/$name/pom.xml" "$REPO/flink/$name/src" "$build/"
-  mvn -q -B -f "$build/pom.xml" package -DskipTests
+  step "building $jar (flink/$name)" mvn -q -B -f "$build/pom.xml" package -DskipTests
   cp "$build/target/$jar" "$FLINK_HOME/$dest/"
   rm -f "$FLINK_HOME/.$name-"*
   touch "$FLINK_HOME/.$name-$hash"
@@ -130,9 +152,9 @@ build_jar maintenance taxi-iceberg-maintenance.jar opt
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 KSTAMP="$KAFKA_HOME/.jars-$(sha256sum "$REPO/kafka/pom.xml" | cut -c1-16)"
 if [ ! -f "$KSTAMP" ]; then
-  log "resolving Kafka $KAFKA_VERSION broker jars from Maven Central (kafka/pom.xml)"
   rm -rf "$KAFKA_HOME"; mkdir -p "$KAFKA_HOME"
-  mvn -q -B -f "$REPO/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+  step "Kafka $KAFKA_VERSION broker jars from Maven Central (kafka/pom.xml)" \
+    mvn -q -B -f "$REPO/kafka/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$KAFKA_HOME/libs"
   touch "$KSTAMP"
 fi
@@ -140,19 +162,18 @@ fi
 # ---------------------------------------------------------------- MinIO (S3 warehouse)
 if [ "$WITH_S3" = 1 ] && [ ! -x "$CACHE/bin/minio" ]; then
   command -v go >/dev/null || die "Go is required to build MinIO from its module (apt-get install golang)."
-  log "building MinIO from $MINIO_MODULE (a few minutes, once)"
   mkdir -p "$CACHE/bin"
-  GOBIN="$CACHE/bin" GOFLAGS=-buildvcs=false go install "$MINIO_MODULE"
+  step "building MinIO from its Go module (a few minutes, once)" \
+    env GOBIN="$CACHE/bin" GOFLAGS=-buildvcs=false go install "$MINIO_MODULE"
 fi
 
 # ---------------------------------------------------------------- PostgreSQL (catalog / Kestra)
 if [ "$WITH_PG" = 1 ]; then
   if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     command -v apt-get >/dev/null || die "PostgreSQL server binaries not found and apt-get is unavailable: install PostgreSQL 15+."
-    log "installing PostgreSQL from Debian's packages"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    step "PostgreSQL from Debian's packages" bash -c \
+      "$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql"
   fi
 fi
 
@@ -161,11 +182,11 @@ if [ "$WITH_REGISTRY" = 1 ]; then
   TAXI_CACHE="$CACHE" bash "$REPO/registry/install.sh"
 fi
 
+# the shared engines; the Python tools: `source .venv/bin/activate` in a checkout
 cat > "$CACHE/env.sh" <<EOF
 # generated by scripts/bootstrap.sh
 export TAXI_CACHE="$CACHE"
 export FLINK_HOME="$FLINK_HOME"
 export KAFKA_HOME="$KAFKA_HOME"
-export PATH="$VENV/bin:\$PATH"
 EOF
 log "ready: venv=$VENV flink=$FLINK_HOME kafka=$KAFKA_HOME"

@@ -193,7 +193,9 @@ class NativeStack:
     def _kafka_healthy(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.s.kafka_bootstrap_servers})
+        # a probe: "connection refused" while the broker starts is the expected answer, not
+        # an error for the terminal (librdkafka logs it to stderr at level 3)
+        admin = AdminClient({"bootstrap.servers": self.s.kafka_bootstrap_servers, "log_level": 0})
         md = admin.list_topics(timeout=2)
         return len(md.brokers) >= 1
 

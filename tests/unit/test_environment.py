@@ -1,0 +1,55 @@
+"""One checkout, one Python environment: the Makefile and scripts/bootstrap.sh put the venv in
+the checkout (.venv, ignored by git and by image builds), the engines in the shared TAXI_CACHE."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from lakehouse.settings import REPO_ROOT
+
+
+def _make_var(name: str, **env: str) -> str:
+    """A variable as the Makefile resolves it (make's database, nothing run)."""
+    out = subprocess.run(
+        ["make", "-pnq", "-f", str(REPO_ROOT / "Makefile"), "help"],
+        capture_output=True, text=True, cwd=REPO_ROOT,
+        env={k: v for k, v in {**os.environ, **env}.items() if k != "TAXI_VENV"},
+    ).stdout  # fmt: skip
+    for line in out.splitlines():
+        if line.startswith(f"{name} := ") or line.startswith(f"{name} = "):
+            return line.split("=", 1)[1].strip()
+    raise AssertionError(f"{name} not in make's database")
+
+
+def test_the_venv_is_the_checkouts_own_and_engines_stay_in_the_cache() -> None:
+    assert _make_var("VENV") == str(REPO_ROOT / ".venv")
+    assert _make_var("TAXI_CACHE", TAXI_CACHE="/tmp/shared-cache") == "/tmp/shared-cache"
+    assert _make_var("VENV", TAXI_CACHE="/tmp/shared-cache") == str(REPO_ROOT / ".venv")
+
+
+def test_bootstrap_defaults_to_the_checkout_venv() -> None:
+    script = (REPO_ROOT / "scripts" / "bootstrap.sh").read_text()
+    assert 'VENV="${TAXI_VENV:-$REPO/.venv}"' in script
+
+
+def test_the_venv_is_kept_out_of_git_and_image_builds() -> None:
+    assert ".venv/" in (REPO_ROOT / ".gitignore").read_text().splitlines()
+    assert ".venv" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".venv/bin/python"], cwd=REPO_ROOT
+    ).returncode
+    assert ignored == 0
+
+
+def test_the_suite_runs_this_checkouts_code() -> None:
+    """Under `make test` (TAXI_VENV exported), the interpreter is the checkout's venv and the
+    package is imported from this checkout, not from another clone's editable install."""
+    import sys
+    from pathlib import Path
+
+    import lakehouse
+
+    assert Path(lakehouse.__file__).resolve().is_relative_to(REPO_ROOT.resolve())
+    if venv := os.environ.get("TAXI_VENV"):
+        assert Path(sys.prefix).resolve() == Path(venv).resolve()
