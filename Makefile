@@ -22,7 +22,7 @@ RUNTIME ?= native
 include make/defaults.mk
 
 
-.PHONY: help bootstrap venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
+.PHONY: help bootstrap bootstrap-test venv env up down status logs ps reset clean create-topics schema-register schema-check generate process \
         stream-start stream-stop stream-status maintain deadletter \
         process-bronze process-silver dbt-build dbt-test dbt-docs query report verify demo pipeline \
         test test-unit \
@@ -34,6 +34,9 @@ help: ## Show this help
 
 bootstrap: ## Install .venv (this checkout) and Flink, Kafka, MinIO, PostgreSQL, Schema Registry into $(TAXI_CACHE) (idempotent)
 	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry
+
+bootstrap-test: ## bootstrap + Chromium from Debian's packages (the browser tests of the UIs)
+	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry --with-browser
 
 venv: ## Install only .venv, Flink and Kafka (no MinIO/PostgreSQL)
 	@bash scripts/bootstrap.sh
@@ -153,7 +156,7 @@ format: venv
 test-unit: venv ## Unit tests (no engines)
 	@$(VENV)/bin/pytest -q tests/unit
 
-test-integration: bootstrap ## Integration tests on the real native stack (own ports and data dir)
+test-integration: bootstrap-test ## Integration tests on the real native stack (own ports and data dir)
 	@$(VENV)/bin/pytest -q tests/integration
 
 validate-kestra: ## Parse and validate the Kestra flow with Kestra 2.0's own code (Java 25)
@@ -171,7 +174,7 @@ test-docker: bootstrap ## The compose stack for real: engine + images built here
 	@bash docker/engine.sh ensure
 	@trap 'bash docker/engine.sh stop' EXIT; $(VENV)/bin/pytest -q tests/docker
 
-test: bootstrap lint test-udf ## Everything CI runs: install, lint, unit, integration and docker tests
+test: bootstrap-test lint test-udf ## Everything CI runs: install, lint, unit, integration and docker tests
 	@bash docker/engine.sh ensure
 	@trap 'bash docker/engine.sh stop' EXIT; $(VENV)/bin/pytest -q tests
 

@@ -8,8 +8,9 @@
 #     kafka-<ver>/libs/     Kafka broker jars resolved from Maven Central
 #     bin/minio             MinIO server built from its Go module   (only with --with-s3)
 #   PostgreSQL server from Debian's packages                         (only with --with-postgres)
+#   Chromium from Debian's packages, for the browser tests           (only with --with-browser)
 #
-# Usage: scripts/bootstrap.sh [--with-s3] [--with-postgres] [--with-registry]
+# Usage: scripts/bootstrap.sh [--with-s3] [--with-postgres] [--with-registry] [--with-browser]
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,11 +29,13 @@ MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 WITH_S3=0
 WITH_PG=0
 WITH_REGISTRY=0
+WITH_BROWSER=0
 for arg in "$@"; do
   case "$arg" in
     --with-s3) WITH_S3=1 ;;
     --with-postgres) WITH_PG=1 ;;
     --with-registry) WITH_REGISTRY=1 ;;
+    --with-browser) WITH_BROWSER=1 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -175,6 +178,16 @@ if [ "$WITH_PG" = 1 ]; then
     step "PostgreSQL from Debian's packages" bash -c \
       "$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql"
   fi
+fi
+
+# ---------------------------------------------------------------- Chromium (browser tests)
+# Playwright drives Debian's Chromium: its own browser download is not reachable offline, and
+# a distribution package gets security updates with the rest of the system
+if [ "$WITH_BROWSER" = 1 ] && [ ! -x "${TAXI_CHROMIUM:-/usr/bin/chromium}" ]; then
+  command -v apt-get >/dev/null || die "Chromium not found and apt-get is unavailable: install Chromium and set TAXI_CHROMIUM=/path/to/chromium."
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  step "Chromium from Debian's packages (browser tests)" bash -c \
+    "$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium"
 fi
 
 # ---------------------------------------------------------------- Schema Registry (Apicurio)
