@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lakehouse.dbt_runner import DOCS_PORT
+from lakehouse.dbt_runner import DOCS_HOST, DOCS_PORT
 from lakehouse.query import DEFAULT_MAX_ROWS
 from lakehouse.settings import REPO_ROOT, Settings, get_settings
 
@@ -659,7 +659,12 @@ def dbt_test(json_out: JsonOut = None) -> None:
 
 @dbt_app.command("docs")
 def dbt_docs(
-    port: int = typer.Option(DOCS_PORT, help="Port of the docs server (on 127.0.0.1 only)"),
+    port: int = typer.Option(DOCS_PORT, help="Port of the docs server"),
+    host: str = typer.Option(
+        DOCS_HOST,
+        help="Address to bind: this machine only by default (in a container: 0.0.0.0, "
+        "published on the host's 127.0.0.1)",
+    ),  # fmt: skip
 ) -> None:
     """dbt docs generate, then serve them (models, columns, tests, lineage) until Ctrl-C."""
     from lakehouse.dbt_runner import serve_docs
@@ -668,7 +673,9 @@ def dbt_docs(
     settings = get_settings()
     try:
         require_gold(settings)  # dbt would create an empty gold file to describe
-        serve_docs(settings, port, lambda url: console.print(f"dbt docs: {url}  (Ctrl-C stops)"))
+        serve_docs(
+            settings, port, lambda url: console.print(f"dbt docs: {url}  (Ctrl-C stops)"), host
+        )
     except KeyboardInterrupt:
         console.print("dbt docs stopped")
     except Exception as exc:  # noqa: BLE001

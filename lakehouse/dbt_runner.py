@@ -121,28 +121,31 @@ def generate_docs(settings: Settings) -> None:
     run_dbt(settings, "docs generate", ["--no-compile"])
 
 
-def serve_docs(settings: Settings, port: int, on_ready: Callable[[str], None]) -> None:
-    """Generate the docs, then `dbt docs serve` them on 127.0.0.1:`port`; calls `on_ready(url)`
+def serve_docs(
+    settings: Settings, port: int, on_ready: Callable[[str], None], host: str = DOCS_HOST
+) -> None:
+    """Generate the docs, then `dbt docs serve` them on `host`:`port`; calls `on_ready(url)`
     once the server answers and returns when it stops (Ctrl-C). dbt's output, one line per
     request, goes to a log file."""
     from lakehouse.native.processes import port_open
 
-    url = f"http://{DOCS_HOST}:{port}"
-    if port_open(DOCS_HOST, port):  # before generating: fail fast
+    probe = "127.0.0.1" if host == "0.0.0.0" else host
+    url = f"http://{probe}:{port}"
+    if port_open(probe, port):  # before generating: fail fast
         raise DbtError(
             f"port {port} is in use: pick another one with --port (make dbt-docs DOCS_PORT=N)"
         )
     generate_docs(settings)
     log = settings.logs_dir.resolve() / "dbt" / "docs-serve.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    args = dbt_args(settings, "docs serve", ["--host", DOCS_HOST, "--port", str(port),
+    args = dbt_args(settings, "docs serve", ["--host", host, "--port", str(port),
                                             "--no-browser"])  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(args, env={**os.environ, **dbt_env(settings)}, cwd=DBT_DIR,
                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
         try:
             deadline = time.monotonic() + 120
-            while not port_open(DOCS_HOST, port):
+            while not port_open(probe, port):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
                     raise DbtError(f"dbt docs serve did not start ({log}):\n{tail}")

@@ -33,7 +33,7 @@ BENCH_RUNS ?= 1
 
 .PHONY: engine images env up down status ps logs reset clean create-topics schema-register schema-check stream-start \
         stream-stop stream-status generate process process-bronze \
-        process-silver dbt-build dbt-test verify pipeline demo benchmark kestra-ui kestra-run \
+        process-silver dbt-build dbt-test query report dbt-docs verify pipeline demo benchmark kestra-ui kestra-run \
         dagster-up dagster-ui dagster-run
 
 engine: ## A Docker Engine, Compose v2 and the Debian base image (installs/builds what is missing)
@@ -114,6 +114,22 @@ verify: ## Reconcile manifests, Kafka, bronze, dead letter, silver, gold
 
 pipeline: ## Every step in order with a summary (the CLI directly, no orchestrator)
 	$(LH_DOCKER) pipeline --events $(EVENTS) --anomaly-rate $(ANOMALY_RATE) --days $(DAYS) --seed $(SEED)
+
+query: ## SQL shell on the gold marts, read-only (SQL="select ..." runs one statement)
+	$(COMPOSE) run --rm --no-deps $(if $(SQL),-T) tools lakehouse query $(if $(SQL),-c "$$SQL")
+
+# the page is written in the container and streamed out: no host directory mounted into it
+REPORT_OUT := $(or $(OUT),.lakehouse/report/index.html)
+report: ## Static HTML report on gold: daily revenue, hourly demand, top zones (OUT=file on this machine)
+	@mkdir -p "$(dir $(REPORT_OUT))"
+	@$(COMPOSE) run --rm --no-deps -T tools sh -c \
+	  'lakehouse report --out /tmp/report.html >/dev/null && cat /tmp/report.html' > "$(REPORT_OUT).tmp"
+	@mv "$(REPORT_OUT).tmp" "$(REPORT_OUT)" && echo "$(abspath $(REPORT_OUT))"
+
+DOCS_PORT ?= 8088
+dbt-docs: ## dbt docs generate, then serve them on http://127.0.0.1:$(DOCS_PORT) (Ctrl-C stops)
+	@echo "dbt docs: http://127.0.0.1:$(DOCS_PORT) once generated (Ctrl-C stops)"
+	$(COMPOSE) run --rm -p 127.0.0.1:$(DOCS_PORT):8088 tools lakehouse dbt docs --host 0.0.0.0 --port 8088
 
 demo: up kestra-run ## Fresh machine to a reconciled run: build, start, run the Kestra flow to the end
 

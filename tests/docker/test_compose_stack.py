@@ -173,13 +173,21 @@ def stack() -> Iterator[None]:
         assert not left and not volumes, f"left behind: containers {left}, volumes {volumes}"
 
 
-def test_pipeline_through_the_tools_container_reconciles(stack: None) -> None:
+def test_pipeline_through_the_tools_container_reconciles(stack: None, tmp_path: Path) -> None:
     t0 = time.monotonic()
     make("create-topics", "generate", "process", "dbt-build", EVENTS=10000, SEED=7)
     print(f"\n10k pipeline on the docker stack: {time.monotonic() - t0:.1f} s")
     report = verify_report()
     assert report["ok"], report
     assert report["figures"]["silver_rows"] > 9000, report
+
+    # gold from this machine: the query shell and the report page, through the tools container
+    rows = report["figures"]["fct_trips_rows"]
+    out = make("query", SQL="select 'fct_trips=' || count(*) as n from fct_trips")
+    assert f"fct_trips={rows}" in out, out
+    page = tmp_path / "report" / "index.html"
+    assert make("report", OUT=page).strip() == str(page)
+    assert f"{rows:,} trips" in page.read_text(), page.read_text()[:2000]
 
 
 def test_kestra_flow_in_the_embedded_runner_against_the_stack(stack: None, tmp_path: Path) -> None:
