@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lakehouse.settings import REPO_ROOT, Settings
 
@@ -82,28 +85,90 @@ def dbt_args(settings: Settings, command: str, extra: list[str] | None = None) -
     return args
 
 
+# dbt runs in this process (dbtRunner, dbt's programmatic entry point): importing dbt costs
+# about 2-3 s and parsing the project another 1-2 s, which `prepare` pays in a background
+# thread while the Flink steps run. dbt is not thread-safe: one invocation at a time.
+_LOCK = threading.Lock()
+_PREPARED: dict[tuple[tuple[str, str], ...], Future[Any]] = {}
+
+
+def _env_key(settings: Settings) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(dbt_env(settings).items()))
+
+
+def _invoke(settings: Settings, command: str, extra: list[str] | None,
+            manifest: Any = None) -> tuple[Any, list[tuple[str, str]]]:  # fmt: skip
+    """One dbt invocation in this process: (dbtRunnerResult, [(level, message)...]). Quiet on
+    the terminal (its full log is in the log path); the profile's environment is set first."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    messages: list[tuple[str, str]] = []
+
+    def collect(event: Any) -> None:
+        if event.info.level in ("info", "warn", "error"):
+            messages.append((event.info.level, event.info.msg))
+
+    # what profiles.yml reads (env_var), for this invocation only: the process's own
+    # environment (and its child processes') is left as it was
+    env = dbt_env(settings)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    args = dbt_args(settings, command, extra)[1:] + ["--log-level", "none"]
+    try:
+        result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(args)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        # dbt-duckdb keeps the gold file open for the next invocation: release it, so this
+        # process (verify, the report) and others can open gold afterwards
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            with contextlib.suppress(Exception):
+                env.close()
+        DuckDBConnectionManager.close_all_connections()
+    return result, messages
+
+
+def _parse(settings: Settings) -> Any:
+    with _LOCK:
+        result, _ = _invoke(settings, "parse", None)
+    return result.result if result.success else None
+
+
+def prepare(settings: Settings) -> None:
+    """Import dbt and parse the project in the background; the next `run_dbt` with these
+    settings uses that manifest instead of parsing again."""
+    key = _env_key(settings)
+    if key not in _PREPARED:
+        _PREPARED[key] = ThreadPoolExecutor(1, "dbt-prepare").submit(_parse, settings)
+
+
 def run_dbt(
     settings: Settings, command: str = "build", extra: list[str] | None = None
 ) -> DbtResult:
-    args = dbt_args(settings, command, extra)
     t0 = time.monotonic()
-    proc = subprocess.run(
-        args, env={**os.environ, **dbt_env(settings)}, capture_output=True, text=True, cwd=DBT_DIR
-    )
+    prepared = _PREPARED.pop(_env_key(settings), None)
+    manifest = None  # None: dbt parses the project itself (and reports what fails there)
+    if prepared is not None:
+        with contextlib.suppress(Exception):
+            manifest = prepared.result()
+    with _LOCK:
+        result, messages = _invoke(settings, command, extra, manifest)
     seconds = round(time.monotonic() - t0, 3)
-    out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # no terminal colours
-    summary = next((ln for ln in reversed(out.splitlines()) if "Done. PASS=" in ln), "")
+    summary = next((m for _, m in reversed(messages) if "Done. PASS=" in m), "")
     summary = summary.split("Done. ", 1)[-1] if summary else ""
-    if proc.returncode != 0:
-        lines = out.splitlines()
-        # an error line and the two after it (dbt puts the message under "Parsing Error" etc.)
-        marked = [i for i, ln in enumerate(lines) if "ERROR" in ln or "FAIL" in ln or "Error" in ln]
-        errors = [
-            lines[j] for j in sorted({j for i in marked for j in range(i, i + 3)}) if j < len(lines)
-        ]
+    if not result.success:
+        errors = [m for level, m in messages if level in ("error", "warn")]
+        if result.exception is not None:
+            errors.append(f"{type(result.exception).__name__}: {result.exception}")
+        log = settings.logs_dir.resolve() / "dbt" / "dbt.log"
         raise DbtError(
-            f"dbt {command} failed (exit {proc.returncode}) after {seconds}s:\n"
-            + "\n".join(errors[-30:] or lines[-30:])
+            f"dbt {command} failed after {seconds}s (full log: {log}):\n"
+            + "\n".join(errors[-30:] or [m for _, m in messages[-30:]])
         )
     return DbtResult(command=command, seconds=seconds, returncode=0, summary=summary.strip())
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     # Point at the official TLC taxi_zone_lookup.csv (local path) to replace the shipped zones.
     zone_lookup_csv: Path | None = None
     dbt_threads: int = 2
+
+    @field_validator("gold_duckdb_path", "zone_lookup_csv", mode="before")
+    @classmethod
+    def _empty_path_is_unset(cls, value: object) -> object:
+        # `ZONE_LOOKUP_CSV=` in .env means "not set", not the working directory (Path(""))
+        return None if isinstance(value, str) and not value.strip() else value
 
     # --- generator defaults
     generator_seed: int = 42

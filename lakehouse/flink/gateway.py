@@ -75,6 +75,8 @@ class SqlGateway:
         columns: list[str] = []
         rows: list[list[Any]] = []
         job_id: str | None = None
+        # most statements (SET, DDL) are ready within milliseconds: poll fast, then back off
+        pause = 0.005
         while True:
             resp = self.http.get(uri)
             self._raise_for(resp, _short(statement))
@@ -91,7 +93,8 @@ class SqlGateway:
                 raise FlinkError(f"timed out after {timeout_s}s waiting for: {_short(statement)}")
             next_uri = body.get("nextResultUri")
             if kind == "NOT_READY":
-                time.sleep(0.2)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
             if next_uri:
                 uri = next_uri if next_uri.startswith("/") else "/" + next_uri
         if job_id is None and columns == ["job id"] and rows:
@@ -109,16 +112,18 @@ class SqlGateway:
 
     # ------------------------------------------------------------------ jobs (JobManager REST)
     def wait_for_job(self, job_id: str, timeout_s: float) -> JobResult:
+        # /jobs/<id>/status asks the dispatcher; /jobs/<id> answers from a cache that lives for
+        # web.refresh-interval (3 s): polled, it would report a finished job seconds late
         deadline = time.monotonic() + timeout_s
         while True:
-            body = self.rest.get(f"/jobs/{job_id}").json()
-            state = body.get("state", "UNKNOWN")
+            state = self.rest.get(f"/jobs/{job_id}/status").json().get("status", "UNKNOWN")
             if state in ("FINISHED", "FAILED", "CANCELED"):
                 break
             if time.monotonic() > deadline:
                 self.rest.patch(f"/jobs/{job_id}", params={"mode": "cancel"})
                 raise FlinkError(f"job {job_id} still {state} after {timeout_s}s: cancelled")
-            time.sleep(0.5)
+            time.sleep(0.1)  # one small REST call: a finished job is seen within 0.1 s
+        body = self.rest.get(f"/jobs/{job_id}").json()  # first read: not cached while running
         result = JobResult(
             job_id=job_id,
             name=body.get("name", ""),

@@ -245,3 +245,26 @@ def test_postgres_catalog_and_minio_warehouse(stack) -> None:
     assert table.metadata.location.startswith("s3://warehouse/lakehouse")
     run_dbt(settings, "build")
     assert run_verify(settings).ok
+
+
+def test_a_failing_dbt_invocation_says_what_failed_and_releases_gold(fresh: Settings) -> None:
+    """dbt runs in this process (lakehouse.dbt_runner): a failure is a DbtError with dbt's own
+    message, and gold is free afterwards for verify and the report."""
+    from lakehouse.dbt_runner import DbtError, prepare
+
+    topics.create_topics(fresh)
+    run_generator(fresh, events=300, seed=5, anomalies=ANOMALIES, progress=False)
+    run_bronze(fresh)
+    run_silver(fresh)
+    prepare(fresh)  # the pipeline's background parse: its manifest serves the next build
+    assert "ERROR=0" in run_dbt(fresh, "build").summary
+
+    with pytest.raises(DbtError, match="no_such_macro"):
+        run_dbt(fresh, "run-operation", ["no_such_macro"])
+    with pytest.raises(DbtError, match="fct_trips_not_there"):
+        run_dbt(fresh, "build", ["--select", "fct_trips_not_there+", "--fail-fast",
+                                 "--warn-error"])  # fmt: skip
+    # the gold file is not held open by dbt: this process opens it read-only
+    with duckdb.connect(str(fresh.gold_path), read_only=True) as con:
+        assert con.execute("select count(*) from fct_trips").fetchone()[0] == 300
+    assert run_verify(fresh).ok

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from lakehouse.settings import REPO_ROOT
 
@@ -53,3 +56,18 @@ def test_the_suite_runs_this_checkouts_code() -> None:
     assert Path(lakehouse.__file__).resolve().is_relative_to(REPO_ROOT.resolve())
     if venv := os.environ.get("TAXI_VENV"):
         assert Path(sys.prefix).resolve() == Path(venv).resolve()
+
+
+def test_an_empty_path_setting_is_unset_not_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lakehouse.dbt_runner import dbt_env
+    from lakehouse.settings import Settings
+
+    monkeypatch.setenv("ZONE_LOOKUP_CSV", "")
+    monkeypatch.setenv("GOLD_DUCKDB_PATH", " ")
+    s = Settings(lakehouse_home=tmp_path)
+    assert s.zone_lookup_csv is None and s.gold_path == tmp_path / "gold" / "gold.duckdb"
+    assert dbt_env(s)["ZONE_LOOKUP_CSV"] == ""
+    monkeypatch.setenv("ZONE_LOOKUP_CSV", str(tmp_path / "zones.csv"))
+    assert Settings(lakehouse_home=tmp_path).zone_lookup_csv == tmp_path / "zones.csv"
