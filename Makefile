@@ -26,7 +26,7 @@ include make/defaults.mk
         stream-start stream-stop stream-status maintain deadletter \
         process-bronze process-silver dbt-build dbt-test dbt-docs query report verify demo pipeline \
         test test-unit \
-        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native \
+        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native benchmark-profile \
         benchmark-streaming
 
 help: ## Show this help
@@ -128,6 +128,9 @@ demo: up create-topics ## Fresh machine to reconciled summary: install, start, r
 
 benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
 	@$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+benchmark-profile: bootstrap env ## Where a warm 10k run's seconds go, step by step and phase by phase (resets the data)
+	@$(PY) benchmarks/profile_pipeline.py --events $(EVENTS) --runs 3
 
 benchmark-history: bootstrap env ## Cost of a 10k-event increment after 0, 1M, 5M events of history (HISTORY=0,1000000,5000000)
 	@$(PY) benchmarks/history.py --history $(or $(HISTORY),0,1000000,5000000) --increment 10000
