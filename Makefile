@@ -45,7 +45,9 @@ ifeq ($(RUNTIME),docker)
 # The Docker Compose stack: the same target names, each step runs the same CLI in the tools image.
 include make/docker.mk
 else ifeq ($(RUNTIME),native)
-env: venv ## Create .env with generated secrets if missing
+# the CLI must exist; targets that depend on bootstrap have just checked the rest (one pass)
+env: ## Create .env with generated secrets if missing
+	@test -x $(LH) || bash scripts/bootstrap.sh
 	@$(LH) env init
 
 up: bootstrap env ## Start the native stack (Kafka, Flink + SQL Gateway), health-gated
