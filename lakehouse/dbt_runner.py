@@ -9,9 +9,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,28 +92,6 @@ _LOCK = threading.Lock()
 _PREPARED: dict[tuple[tuple[str, str], ...], Future[Any]] = {}
 
 
-@contextmanager
-def patched_environ(env: Mapping[str, str]) -> Iterator[None]:
-    """Set `env` in os.environ for the duration of the block, then restore the previous values.
-
-    dbt's profile (dbt/profiles.yml) reads its connection from environment variables; dbt in
-    this process (run_dbt) and dagster-dbt (a copy of os.environ, no way to pass extra
-    variables) both read them from os.environ. They are set only around the call: some of the
-    names (GOLD_DUCKDB_PATH, ZONE_LOOKUP_CSV) are also lakehouse settings, and leaving them in
-    the process would change every later Settings().
-    """
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _env_key(settings: Settings) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(dbt_env(settings).items()))
 
@@ -132,11 +109,20 @@ def _invoke(settings: Settings, command: str, extra: list[str] | None,
         if event.info.level in ("info", "warn", "error"):
             messages.append((event.info.level, event.info.msg))
 
+    # what profiles.yml reads (env_var), for this invocation only: the process's own
+    # environment (and its child processes') is left as it was
+    env = dbt_env(settings)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     args = dbt_args(settings, command, extra)[1:] + ["--log-level", "none"]
     try:
-        with patched_environ(dbt_env(settings)):  # what profiles.yml reads, for this call only
-            result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(args)
+        result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(args)
     finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         # dbt-duckdb keeps the gold file open for the next invocation: release it, so this
         # process (verify, the report) and others can open gold afterwards
         env = DuckDBConnectionManager._ENV

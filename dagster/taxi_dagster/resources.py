@@ -1,7 +1,9 @@
 """Resources: the lakehouse settings, and dbt run with the environment its profile reads."""
 
+import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +11,29 @@ from dagster import AssetExecutionContext, ConfigurableResource, OpExecutionCont
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from pydantic import Field, SecretStr
 
-from lakehouse.dbt_runner import dbt_env, patched_environ
+from lakehouse.dbt_runner import dbt_env
 from lakehouse.settings import Settings
+
+
+@contextmanager
+def patched_environ(env: Mapping[str, str]) -> Iterator[None]:
+    """Set `env` in os.environ for the duration of the block, then restore the previous values.
+
+    dbt's profile (dbt/profiles.yml) reads its connection from environment variables, and
+    dagster-dbt starts dbt with a copy of os.environ and no way to pass extra variables. They are
+    set only around the call: some of the names (GOLD_DUCKDB_PATH, ZONE_LOOKUP_CSV) are also
+    lakehouse settings, and leaving them in the process would change every later Settings().
+    """
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class LakehouseResource(ConfigurableResource):
