@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from lakehouse.settings import REPO_ROOT, Settings
 
@@ -45,7 +47,13 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "ZONE_LOOKUP_CSV": str(settings.zone_lookup_csv.resolve())
         if settings.zone_lookup_csv
         else "",
+        "GOLD_ENGINE": settings.gold_engine,
+        "GOLD_NAMESPACE": settings.gold_namespace,
     }
+    if settings.gold_engine == "trino":
+        url = urlparse(settings.trino_url)
+        env.update({"TRINO_HOST": url.hostname or "127.0.0.1",
+                    "TRINO_PORT": str(url.port or 8080), "TRINO_USER": settings.trino_user})  # fmt: skip
     if settings.warehouse_is_s3:
         env.update(
             {
@@ -79,6 +87,15 @@ def dbt_args(settings: Settings, command: str, extra: list[str] | None = None) -
         _dbt_executable(), *command.split(), "--project-dir", str(DBT_DIR),
         "--profiles-dir", str(DBT_DIR), *(extra or []),
     ]  # fmt: skip
+    if settings.gold_engine == "trino" and command in ("build", "run"):
+        # the silver snapshots this build reads, planned from the Iceberg metadata
+        # (lakehouse/silver_increment.py; DuckDB's plugin plans them itself)
+        from lakehouse.gold import quiet_trino_client
+        from lakehouse.silver_increment import trino_silver_loads
+
+        quiet_trino_client()
+        loads = trino_silver_loads(settings, full_refresh="--full-refresh" in (extra or []))
+        args += ["--vars", json.dumps({"silver_loads": loads})]
     if command in _OWN_TARGET:
         args += ["--target-path", str(settings.lakehouse_home.resolve() / "dbt" / "target")]
         args += ["--log-path", str(settings.logs_dir.resolve() / "dbt")]

@@ -1,15 +1,17 @@
-"""Gold (the DuckDB file dbt builds): opening it to read, and its incremental build checked
-against a rebuild from scratch.
+"""Gold (what dbt builds: a DuckDB file, or Iceberg tables through Trino with GOLD_ENGINE=trino):
+reading it, and its incremental build checked against a rebuild from scratch.
 
 `lakehouse dbt compare-full-refresh` builds gold incrementally as usual, rebuilds it from every
-silver row into a second DuckDB file (`dbt build --full-refresh`), and compares every gold
-table of the two files row for row (EXCEPT ALL both ways: duplicates count)."""
+silver row into a second DuckDB file or Trino namespace (`dbt build --full-refresh`), and
+compares every gold table of the two row for row (EXCEPT ALL both ways: duplicates count)."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from lakehouse.dbt_runner import run_dbt
 from lakehouse.settings import Settings
@@ -20,6 +22,54 @@ if TYPE_CHECKING:
 
 class GoldUnavailable(RuntimeError):
     """Gold cannot be read: not built yet, or locked by a writer."""
+
+
+def quiet_trino_client() -> None:
+    """The trino client sets its loggers to INFO on import and says at each connection that it
+    has no keyring (used by OAuth2 only): not for people."""
+    import logging
+
+    import trino.auth  # noqa: F401 - its import sets the level this overrides
+
+    for name in ("trino", "trino.auth", "trino.client", "trino.dbapi"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def trino_connection(settings: Settings, schema: str | None = None) -> Any:
+    """A DB-API connection to Trino on the project's Iceberg catalog (GOLD_ENGINE=trino), in
+    the gold namespace unless `schema` says otherwise."""
+    import trino
+
+    quiet_trino_client()
+    url = urlparse(settings.trino_url)
+    return trino.dbapi.connect(
+        host=url.hostname or "127.0.0.1", port=url.port or 8080, http_scheme=url.scheme,
+        user=settings.trino_user, catalog=settings.iceberg_catalog_name,
+        schema=schema or settings.gold_namespace,
+    )  # fmt: skip
+
+
+def gold_rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of one query on gold, on the engine that built it (table names unqualified:
+    DuckDB's schema main, Trino's gold namespace)."""
+    if settings.gold_engine == "trino":
+        with contextlib.closing(trino_connection(settings)) as con:
+            cursor = con.cursor()
+            cursor.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()]
+    with contextlib.closing(connect_read_only(settings)) as con:
+        return con.execute(sql).fetchall()
+
+
+def gold_tables(settings: Settings) -> set[str] | None:
+    """The tables of gold (None: no gold yet)."""
+    if settings.gold_engine == "trino":
+        return {r[0] for r in gold_rows(settings, "select table_name from information_schema.tables "
+                f"where table_schema = '{settings.gold_namespace}' and table_type = 'BASE TABLE'")}  # fmt: skip
+    if not settings.gold_path.exists():
+        return None
+    return {r[0] for r in gold_rows(settings, "select table_name from information_schema.tables "
+            "where table_schema = 'main' and table_type = 'BASE TABLE'")}  # fmt: skip
 
 
 def require_gold(settings: Settings) -> Path:
@@ -119,8 +169,52 @@ def compare_gold(incremental: Path, full: Path) -> GoldComparison:
     return result
 
 
+def compare_trino_namespaces(settings: Settings, full_namespace: str) -> GoldComparison:
+    """Every gold table of the two Trino namespaces, compared row for row (in Trino)."""
+    inc, full = settings.gold_namespace, full_namespace
+    result = GoldComparison(Path(inc), Path(full))
+    with contextlib.closing(trino_connection(settings)) as con:
+        cursor = con.cursor()
+
+        def rows(sql: str) -> list[Any]:
+            cursor.execute(sql)
+            return cursor.fetchall()
+
+        tables = {
+            ns: {r[0] for r in rows("select table_name from information_schema.tables where "
+                                     f"table_schema = '{ns}' and table_type = 'BASE TABLE'")}
+            for ns in (inc, full)
+        }  # fmt: skip
+        result.missing = sorted(tables[inc] ^ tables[full])
+        consumed = {
+            ns: dict(rows(f"select source_table, snapshot_id from {ns}_silver.iceberg_consumed"))
+            for ns in (inc, full)
+        }
+        result.silver_snapshots = {
+            k: (consumed[inc].get(k), consumed[full].get(k))
+            for k in sorted(consumed[inc].keys() | consumed[full].keys())
+        }
+        for table in sorted(tables[inc] & tables[full]):
+            (count, only_inc, only_full), = rows(
+                f"""select (select count(*) from {inc}.{table}),
+                    (select count(*) from (select * from {inc}.{table}
+                                           except all select * from {full}.{table})),
+                    (select count(*) from (select * from {full}.{table}
+                                           except all select * from {inc}.{table}))"""
+            )  # fmt: skip
+            result.tables.append(TableDiff(table, count, only_inc, only_full))
+    return result
+
+
 def compare_full_refresh(settings: Settings, full_path: Path | None = None) -> GoldComparison:
-    """Build gold incrementally, rebuild it from scratch into `full_path`, compare the two."""
+    """Build gold incrementally, rebuild it from scratch into `full_path` (Trino: namespace
+    <gold>_full_refresh), compare the two."""
+    if settings.gold_engine == "trino":
+        full_namespace = f"{settings.gold_namespace}_full_refresh"
+        run_dbt(settings, "build")
+        run_dbt(settings.model_copy(update={"gold_namespace": full_namespace}), "build",
+                ["--full-refresh"])  # fmt: skip
+        return compare_trino_namespaces(settings, full_namespace)
     full_path = full_path or settings.gold_path.with_name("gold_full_refresh.duckdb")
     full_path.unlink(missing_ok=True)
     run_dbt(settings, "build")
@@ -131,10 +225,6 @@ def compare_full_refresh(settings: Settings, full_path: Path | None = None) -> G
 
 
 # ----------------------------------------------------------------------------- refresh
-GOLD_SOURCES = (
-    "trips",
-    "trips_rejected",
-)  # the silver tables dbt/models/staging/_sources.yml reads
 
 
 @dataclass
@@ -154,9 +244,12 @@ def silver_changes(settings: Settings) -> list[SilverChange]:
     import duckdb
 
     from lakehouse import catalog as cat
+    from lakehouse.silver_increment import GOLD_SOURCES, consumed_positions
 
     consumed: dict[str, int | None] = {}
-    if settings.gold_path.exists():
+    if settings.gold_engine == "trino":
+        consumed = {k: p.snapshot_id for k, p in consumed_positions(settings).items()}
+    elif settings.gold_path.exists():
         with duckdb.connect(str(settings.gold_path), read_only=True) as con:
             exists = con.execute(
                 "select count(*) from information_schema.tables "

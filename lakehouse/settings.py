@@ -91,6 +91,18 @@ class Settings(BaseSettings):
     # Point at the official TLC taxi_zone_lookup.csv (local path) to replace the shipped zones.
     zone_lookup_csv: Path | None = None
     dbt_threads: int = 2
+    # the engine dbt builds gold on: "duckdb" = one DuckDB file (gold_duckdb_path); "trino" =
+    # Trino's Iceberg connector on this catalog, gold as Iceberg tables in gold_namespace
+    gold_engine: Literal["duckdb", "trino"] = "duckdb"
+    gold_namespace: str = "gold"
+    # Trino (GOLD_ENGINE=trino): the coordinator's HTTP endpoint; natively one process that is
+    # coordinator and worker, bound to 127.0.0.1
+    trino_url: str = "http://127.0.0.1:8089"
+    trino_user: str = "lakehouse"
+    # JVM heap of the native Trino, and the share of it one query may use (2 cores, 24 GB)
+    trino_heap_gb: int = 4
+    # a JDK 24+ (Trino 476 needs it); empty = the newest under /usr/lib/jvm, then JAVA_HOME
+    trino_java_home: str = ""
 
     @field_validator("gold_duckdb_path", "zone_lookup_csv", mode="before")
     @classmethod
@@ -119,12 +131,14 @@ class Settings(BaseSettings):
     def optional_services(self) -> dict[str, bool]:
         """The services beyond Kafka and Flink, and whether this configuration needs each:
         PostgreSQL for a postgres catalog (else an SQLite file), MinIO for an s3:// warehouse
-        (else a local directory), the Schema Registry for Avro events (else JSON text). The
-        native stack starts and health-checks exactly these."""
+        (else a local directory), the Schema Registry for Avro events (else JSON text), Trino
+        for gold on Trino (else DuckDB in-process). The native stack starts and health-checks
+        exactly these."""
         return {
             "postgres": self.catalog_backend == "postgres",
             "minio": self.warehouse_is_s3,
             "schema-registry": self.event_format == "avro",
+            "trino": self.gold_engine == "trino",
         }
 
     @property
@@ -135,6 +149,12 @@ class Settings(BaseSettings):
     @property
     def gold_path(self) -> Path:
         return self.gold_duckdb_path or self.lakehouse_home / "gold" / "gold.duckdb"
+
+    @property
+    def trino_inputs_namespace(self) -> str:
+        """Where a Trino build reads silver from (views on the snapshots it reads) and keeps
+        gold's position (dbt/macros/silver_loads.sql)."""
+        return f"{self.gold_namespace}_silver"
 
     @property
     def report_path(self) -> Path:

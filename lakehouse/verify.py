@@ -135,44 +135,40 @@ def _conservation(catalog: Any, settings: Settings) -> _Conservation:
 
 
 def gold_fact_count(settings: Settings) -> int | None:
-    path = settings.gold_path
-    if not path.exists():
-        return None
-    import duckdb
+    """Rows of fct_trips on the engine that built gold (None: not built)."""
+    from lakehouse.gold import gold_rows, gold_tables
 
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = {
-            r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
-        }
-        if "fct_trips" not in tables:
-            return None
-        return int(con.execute("select count(*) from fct_trips").fetchone()[0])
+    tables = gold_tables(settings)
+    if not tables or "fct_trips" not in tables:
+        return None
+    return int(gold_rows(settings, "select count(*) from fct_trips")[0][0])
 
 
 def late_events_in_gold(settings: Settings, manifests: list[dict[str, Any]]) -> tuple[int, int]:
     """(late events listed in the manifests, how many of them are in fct_trips)."""
-    keys = [tuple(e) for m in manifests for e in m.get("late_event_keys", [])]
-    if not keys or not settings.gold_path.exists():
-        return len(keys), 0
-    import duckdb
+    from lakehouse.gold import gold_rows, gold_tables
 
-    with duckdb.connect(str(settings.gold_path), read_only=True) as con:
-        con.execute(
-            "create temp table late(vendor_id int, pickup varchar, pu int, do_ int, total double)"
+    keys = [tuple(e) for m in manifests for e in m.get("late_event_keys", [])]
+    tables = gold_tables(settings) if keys else None
+    if not keys or not tables or "fct_trips" not in tables:
+        return len(keys), 0
+    found = 0
+    for start in range(0, len(keys), 500):  # SQL that both gold engines read, in chunks
+        values = ", ".join(
+            f"({int(v)}, timestamp '{str(p)[:19]}', {int(pu)}, {int(do)}, {float(total)!r})"
+            for v, p, pu, do, total in keys[start : start + 500]
         )
-        con.executemany("insert into late values (?, ?, ?, ?, ?)", keys)
-        found = con.execute(
-            """
+        found += int(gold_rows(settings, f"""
+            with late (vendor_id, pickup, pu, do_, total) as (values {values})
             select count(*) from late l
             where exists (
               select 1 from fct_trips f
               where f.vendor_id = l.vendor_id
-                and strftime(f.pickup_at, '%Y-%m-%d %H:%M:%S') = l.pickup
+                and date_trunc('second', f.pickup_at) = l.pickup
                 and f.pickup_location_id = l.pu and f.dropoff_location_id = l.do_
-                and abs(f.total_amount - l.total) < 0.005)
-            """
-        ).fetchone()[0]
-    return len(keys), int(found)
+                and abs(cast(f.total_amount as double) - l.total) < 0.005)
+            """)[0][0])  # fmt: skip
+    return len(keys), found
 
 
 def run_verify(settings: Settings, *, include_gold: bool = True) -> VerifyReport:

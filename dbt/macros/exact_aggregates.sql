@@ -6,7 +6,9 @@
     `scale` is the number of decimals kept from each value (the measures hold 2).
 #}
 {% macro avg_exact(expression, scale=2) -%}
-    avg(cast({{ expression }} as decimal(18, {{ scale }})))
+    {#- not avg(decimal): Trino's keeps the decimal's scale (rounds), DuckDB's is a double -#}
+    cast(sum(cast({{ expression }} as decimal(18, {{ scale }}))) as double)
+        / nullif(count({{ expression }}), 0)
 {%- endmacro %}
 
 {% macro sum_exact(expression, scale=6) -%}

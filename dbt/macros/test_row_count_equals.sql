@@ -28,7 +28,7 @@ where model_rows.row_count != compare_rows.row_count
 
 {#
     Generic model-level test: the model has exactly as many rows as the silver snapshot it
-    consumed (silver.iceberg_consumed, written by consume_silver_load in the model's post-hook:
+    consumed (consumed_table(): silver.iceberg_consumed, written by consume_silver_load in the model's post-hook:
     the snapshot's total-records, so silver is not scanned). Fails with both counts.
 #}
 {% test row_count_equals_silver_snapshot(model, source_table) %}
@@ -41,7 +41,7 @@ with model_rows as (
 
 consumed as (
 
-    select total_records from silver.iceberg_consumed
+    select total_records from {{ consumed_table() }}
     where source_table = '{{ source_table }}'
 
 )

@@ -32,7 +32,6 @@ one Jinja expression for the dict would break dbt's DBT_ENV_SECRET_ scrubbing).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -42,10 +41,9 @@ from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import ManifestContent
 from pyiceberg.table import FileScanTask, Table
-from pyiceberg.table.metadata import TableMetadata
 
-# Operations that keep every row of their parent snapshot (Iceberg snapshot summary).
-ROW_PRESERVING_OPERATIONS = frozenset({"append", "replace"})
+# the plan (full or incremental) is the one GOLD_ENGINE=trino uses too
+from lakehouse.silver_increment import LoadPlan, Position, plan_load, total_records
 
 LOADS_TABLE = "silver.iceberg_loads"
 CONSUMED_TABLE = "silver.iceberg_consumed"
@@ -71,56 +69,6 @@ def catalog_properties(config: dict[str, Any]) -> dict[str, str]:
     return properties
 
 
-@dataclass(frozen=True)
-class Position:
-    """A silver snapshot gold has consumed."""
-
-    table_uuid: str
-    snapshot_id: int
-    sequence_number: int
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    mode: str  # "full" | "incremental"
-    reason: str
-    after_sequence_number: int = 0  # incremental: files above this data sequence number
-
-
-def plan_load(
-    metadata: TableMetadata, consumed: Position | None, *, full_refresh: bool = False
-) -> LoadPlan:
-    """Decide whether the current snapshot can be read as an increment over `consumed`."""
-    if full_refresh:
-        return LoadPlan("full", "dbt --full-refresh")
-    if consumed is None:
-        return LoadPlan("full", "no silver snapshot consumed yet")
-    if str(metadata.table_uuid) != consumed.table_uuid:
-        return LoadPlan("full", "the silver table was recreated (new table uuid)")
-    current = metadata.current_snapshot()
-    if current is None:
-        return LoadPlan("full", "the silver table has no snapshot any more")
-    if current.snapshot_id == consumed.snapshot_id:
-        return LoadPlan("incremental", "no new snapshot", consumed.sequence_number)
-    snapshot: Any = current
-    while snapshot.snapshot_id != consumed.snapshot_id:
-        if snapshot.sequence_number <= consumed.sequence_number:
-            return LoadPlan("full", f"snapshot {consumed.snapshot_id} is no longer an ancestor")
-        operation = snapshot.summary.operation.value if snapshot.summary else "unknown"
-        if operation not in ROW_PRESERVING_OPERATIONS:
-            return LoadPlan(
-                "full",
-                f"snapshot {snapshot.snapshot_id} ({operation}) removed or rewrote silver rows",
-            )
-        if snapshot.parent_snapshot_id is None:
-            return LoadPlan("full", f"snapshot {consumed.snapshot_id} is no longer an ancestor")
-        snapshot = metadata.snapshot_by_id(snapshot.parent_snapshot_id)
-        if snapshot is None:
-            return LoadPlan("full", "snapshots since the consumed one have expired")
-    return LoadPlan("incremental", "new snapshots since the consumed one",
-                    after_sequence_number=consumed.sequence_number)  # fmt: skip
-
-
 def files_after(table: Table, snapshot: Any, sequence_number: int) -> list[FileScanTask]:
     """Live data files of `snapshot` whose data sequence number is above `sequence_number`."""
     tasks = []
@@ -137,11 +85,6 @@ def files_after(table: Table, snapshot: Any, sequence_number: int) -> list[FileS
             if entry.sequence_number is not None and entry.sequence_number > sequence_number:
                 tasks.append(FileScanTask(entry.data_file))
     return tasks
-
-
-def total_records(snapshot: Any) -> int | None:
-    value = snapshot.summary.additional_properties.get("total-records") if snapshot else None
-    return int(value) if value is not None else None
 
 
 class Plugin(iceberg.Plugin):

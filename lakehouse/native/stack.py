@@ -548,6 +548,31 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
         port = urlparse(self.s.schema_registry_url).port or 80
         return reg.healthy(port, port + 1)
 
+    # ------------------------------------------------------------------ Trino (gold)
+    def trino_up(self) -> None:
+        """Trino for gold (GOLD_ENGINE=trino): one coordinator that also runs tasks, on
+        127.0.0.1, its configuration written from the settings (lakehouse/native/trino_server.py)."""
+        from lakehouse.native import trino_server
+
+        svc = self._svc("trino")
+        host, port = _host_port(self.s.trino_url)
+        if svc.pid() and self.trino_healthy():
+            return
+        self._check_port_free("Trino", host, port, svc)
+        etc, data = self.home / "trino" / "etc", self.home / "trino" / "data"
+        trino_server.write_config(self.s, etc, data)
+        cmd, env = trino_server.command(self.s, etc, data)
+        svc.start(cmd, env=env)
+        wait_until("Trino", self.trino_healthy, 180, svc.log_file, lambda: bool(svc.pid()))
+
+    def trino_healthy(self) -> bool:
+        """Started (`starting: false`) and at least one active worker (itself)."""
+        try:
+            info = httpx.get(self.s.trino_url + "/v1/info", timeout=1).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return info.get("starting") is False
+
     # ------------------------------------------------------------------ one service, foreground
     SERVABLE = (
         "kafka", "flink-jobmanager", "flink-taskmanager", "flink-sql-gateway", "schema-registry",
@@ -599,10 +624,13 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
         if with_registry or needed["schema-registry"]:
             self.registry_up()
         self.flink_up()
+        if needed["trino"]:
+            self.trino_up()
 
     def down(self) -> None:
         from registry import native_registry as reg
 
+        self._svc("trino").stop(timeout=30)
         self.flink_down()
         reg.stop(self.home)  # before Kafka: its storage is a Kafka topic
         self._svc("kafka").stop(timeout=30)
@@ -633,6 +661,10 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
             ServiceStatus("schema-registry", self._svc("schema-registry").pid(),
                           self.s.schema_registry_url, self.registry_healthy(),
                           used=needed["schema-registry"])
+        )  # fmt: skip
+        out.append(
+            ServiceStatus("trino", self._svc("trino").pid(), self.s.trino_url,
+                          self.trino_healthy(), used=needed["trino"])
         )  # fmt: skip
         mhost, mport = _host_port(self.s.s3_endpoint)
         out.append(

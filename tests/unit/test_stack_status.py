@@ -12,11 +12,12 @@ from lakehouse.settings import Settings
 
 # the shipped default: SQLite catalog, local warehouse, Avro events through the registry
 DEFAULT = {"catalog_backend": "sqlite", "warehouse": "", "event_format": "avro"}
-# the compose stack's combination, with JSON events
+# the compose stack's combination, with JSON events and gold on Trino
 EVERYTHING_BUT_REGISTRY = {
     "catalog_backend": "postgres",
     "warehouse": "s3://warehouse/lakehouse",
     "event_format": "json",
+    "gold_engine": "trino",
 }
 
 
@@ -36,8 +37,11 @@ def test_a_down_service_reads_not_used_only_when_the_configuration_does_not_need
 @pytest.mark.parametrize(
     ("config", "needed"),
     [
-        (DEFAULT, {"postgres": False, "minio": False, "schema-registry": True}),
-        (EVERYTHING_BUT_REGISTRY, {"postgres": True, "minio": True, "schema-registry": False}),
+        (DEFAULT, {"postgres": False, "minio": False, "schema-registry": True, "trino": False}),
+        (
+            EVERYTHING_BUT_REGISTRY,
+            {"postgres": True, "minio": True, "schema-registry": False, "trino": True},
+        ),
     ],
 )
 def test_the_settings_say_which_optional_services_the_configuration_needs(
@@ -56,6 +60,7 @@ def nothing_running(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stack_module, "port_open", lambda *_a, **_k: False)
     monkeypatch.setattr(stack_module.httpx, "get", refused)
     monkeypatch.setattr(NativeStack, "registry_healthy", lambda self: False)
+    monkeypatch.setattr(NativeStack, "trino_healthy", lambda self: False)
 
 
 @pytest.mark.parametrize("config", [DEFAULT, EVERYTHING_BUT_REGISTRY])
@@ -75,7 +80,7 @@ def test_up_starts_what_status_checks(
     tmp_path: Path, config: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[str] = []
-    for name in ("postgres", "minio", "kafka", "registry", "flink"):
+    for name in ("postgres", "minio", "kafka", "registry", "flink", "trino"):
         monkeypatch.setattr(NativeStack, f"{name}_up", lambda self, name=name: started.append(name))
     settings = _settings(tmp_path, **config)
     NativeStack(settings).up()
@@ -83,4 +88,5 @@ def test_up_starts_what_status_checks(
     assert ("postgres" in started) == needed["postgres"]
     assert ("minio" in started) == needed["minio"]
     assert ("registry" in started) == needed["schema-registry"]
+    assert ("trino" in started) == needed["trino"]
     assert {"kafka", "flink"} <= set(started)

@@ -38,12 +38,12 @@ trip_metrics as (
     select
         *,
 
-        round(trip_duration_seconds / 60.0, 2) as trip_duration_minutes,
+        round(cast(trip_duration_seconds as double) / 60, 2) as trip_duration_minutes,
 
         -- null for zero-length trips rather than a division by zero
         case
             when trip_duration_seconds > 0
-                then round(trip_distance_miles / (trip_duration_seconds / 3600.0), 2)
+                then round(trip_distance_miles / (cast(trip_duration_seconds as double) / 3600), 2)
         end as avg_speed_mph,
 
         -- tip as a percentage of the fare; null when there is no fare to tip on
@@ -59,9 +59,9 @@ trip_metrics as (
             false
         ) as is_airport_trip,
 
-        cast(extract('hour' from pickup_at) as integer) as pickup_hour,
-        cast(isodow(pickup_at) as integer) as pickup_day_of_week,
-        dayname(pickup_at) as pickup_day_name
+        cast(extract(hour from pickup_at) as integer) as pickup_hour,
+        cast({{ iso_day_of_week('pickup_at') }} as integer) as pickup_day_of_week,
+        {{ day_name('pickup_at') }} as pickup_day_name
 
     from trips
 

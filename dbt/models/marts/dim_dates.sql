@@ -33,12 +33,12 @@ final as (
         cast(year(date_day) as integer) as calendar_year,
         cast(quarter(date_day) as integer) as calendar_quarter,
         cast(month(date_day) as integer) as calendar_month,
-        monthname(date_day) as month_name,
+        {{ month_name('date_day') }} as month_name,
         cast(day(date_day) as integer) as day_of_month,
-        cast(isodow(date_day) as integer) as day_of_week,
-        dayname(date_day) as day_name,
+        cast({{ iso_day_of_week('date_day') }} as integer) as day_of_week,
+        {{ day_name('date_day') }} as day_name,
         cast(date_trunc('week', date_day) as date) as week_start_date,
-        isodow(date_day) in (6, 7) as is_weekend
+        {{ iso_day_of_week('date_day') }} in (6, 7) as is_weekend
 
     from spine
 

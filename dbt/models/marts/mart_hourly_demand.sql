@@ -40,7 +40,7 @@ hourly as (
 
     from trips
 
-    group by all
+    group by 1, 2, 3, 4
 
 ),
 

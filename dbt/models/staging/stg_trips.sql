@@ -19,8 +19,8 @@ renamed as (
         cast(do_location_id as integer) as dropoff_location_id,
 
         ----------  timestamps (local NYC time, no zone)
-        cast(pickup_ts as timestamp) as pickup_at,
-        cast(dropoff_ts as timestamp) as dropoff_at,
+        cast(pickup_ts as timestamp(6)) as pickup_at,
+        cast(dropoff_ts as timestamp(6)) as dropoff_at,
         cast(pickup_date as date) as pickup_date,
         date_diff('second', pickup_ts, dropoff_ts) as trip_duration_seconds,
 
@@ -44,8 +44,8 @@ renamed as (
         ----------  lineage
         cast(kafka_partition as integer) as kafka_partition,
         cast(kafka_offset as bigint) as kafka_offset,
-        cast(kafka_timestamp as timestamp) as kafka_timestamp,
-        cast(processed_at as timestamp) as processed_at
+        cast(kafka_timestamp as timestamp(6)) as kafka_timestamp,
+        cast(processed_at as timestamp(6)) as processed_at
 
     from source
 

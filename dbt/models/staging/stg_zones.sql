@@ -10,16 +10,7 @@ with
 source as (
 
     {% if zone_lookup_csv %}
-    select * from read_csv(
-        '{{ zone_lookup_csv | replace("'", "''") }}',
-        header = true,
-        columns = {
-            'LocationID': 'integer',
-            'Borough': 'varchar',
-            'Zone': 'varchar',
-            'service_zone': 'varchar'
-        }
-    )
+    {{ read_zone_lookup_csv(zone_lookup_csv) }}
     {% else %}
     select * from {{ ref('taxi_zones') }}
     {% endif %}

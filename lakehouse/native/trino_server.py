@@ -1,0 +1,142 @@
+"""Trino for gold (GOLD_ENGINE=trino): its configuration, written from the settings, and the
+command that runs it. The native stack runs one process that is both coordinator and worker,
+bound to 127.0.0.1; the compose stack would run the same configuration per container.
+
+Installed by trino/install.sh (scripts/bootstrap.sh --with-trino) into the cache: the core
+server with only the Iceberg plugin, and the path of a JDK 24+ in `java-home`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from lakehouse.native.processes import StackError
+from lakehouse.settings import REPO_ROOT, Settings
+
+
+def trino_version() -> str:
+    from lakehouse.native.stack import pom_property
+
+    return pom_property(REPO_ROOT / "trino" / "pom.xml", "trino.version")
+
+
+def trino_home(settings: Settings) -> Path:
+    return Path(os.environ.get("TRINO_HOME", settings.cache_dir / f"trino-{trino_version()}"))
+
+
+def java_home(settings: Settings) -> Path:
+    if settings.trino_java_home:
+        return Path(settings.trino_java_home)
+    recorded = trino_home(settings) / "java-home"
+    if not recorded.exists():
+        raise StackError(
+            f"Trino is not installed in {trino_home(settings)}: run "
+            "`scripts/bootstrap.sh --with-trino` (make bootstrap GOLD_ENGINE=trino)"
+        )
+    return Path(recorded.read_text().strip())
+
+
+def catalog_properties(settings: Settings) -> dict[str, str]:
+    """Trino's Iceberg connector on the project's catalog: the JDBC catalog Flink and pyiceberg
+    share (same database, same V1 schema), and the warehouse's file system."""
+    props = {
+        "connector.name": "iceberg",
+        "iceberg.catalog.type": "jdbc",
+        "iceberg.jdbc-catalog.catalog-name": settings.iceberg_catalog_name,
+        "iceberg.jdbc-catalog.connection-url": settings.jdbc_catalog_uri,
+        "iceberg.jdbc-catalog.default-warehouse-dir": settings.warehouse_uri,
+        "iceberg.jdbc-catalog.schema-version": "V1",
+    }
+    if settings.catalog_backend == "sqlite":
+        props["iceberg.jdbc-catalog.driver-class"] = "org.sqlite.JDBC"
+    else:
+        props["iceberg.jdbc-catalog.driver-class"] = "org.postgresql.Driver"
+        props["iceberg.jdbc-catalog.connection-user"] = settings.postgres_user
+        props["iceberg.jdbc-catalog.connection-password"] = (
+            settings.postgres_password.get_secret_value()
+        )
+    if settings.warehouse_is_s3:
+        props.update(
+            {
+                "fs.native-s3.enabled": "true",
+                "s3.endpoint": settings.s3_endpoint,
+                "s3.region": settings.s3_region,
+                "s3.path-style-access": "true",
+                "s3.aws-access-key": settings.s3_access_key.get_secret_value(),
+                "s3.aws-secret-key": settings.s3_secret_key.get_secret_value(),
+            }
+        )
+    else:
+        # file:///abs/path locations: the local file system rooted at /
+        props.update({"fs.native-local.enabled": "true", "local.location": "/"})
+    return props
+
+
+def write_config(settings: Settings, etc: Path, data: Path, bind: str = "127.0.0.1") -> None:
+    """etc/ of a single-node Trino (coordinator that also runs tasks), sized for this machine:
+    the heap from TRINO_HEAP_GB, half of it for one query, the rest Trino's headroom."""
+    port = urlparse(settings.trino_url).port or 8080
+    heap = settings.trino_heap_gb
+    (etc / "catalog").mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
+    files = {
+        "node.properties": {
+            "node.environment": "lakehouse",
+            "node.id": "native",
+            "node.data-dir": str(data),
+            "node.bind-ip": bind,
+            "node.internal-address": "127.0.0.1",
+        },
+        "config.properties": {
+            "coordinator": "true",
+            "node-scheduler.include-coordinator": "true",
+            "http-server.http.port": str(port),
+            "discovery.uri": f"http://127.0.0.1:{port}",
+            "query.max-memory": f"{heap // 2 or 1}GB",
+            "query.max-memory-per-node": f"{heap // 2 or 1}GB",
+            # the web UI's and the query history's defaults are sized for a cluster
+            "query.max-history": "200",
+        },
+        f"catalog/{settings.iceberg_catalog_name}.properties": catalog_properties(settings),
+    }
+    for name, props in files.items():
+        path = etc / name
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        path.chmod(0o600)  # the catalog file may hold credentials
+    (etc / "jvm.config").write_text(
+        "\n".join(
+            [
+                "-server",
+                f"-Xmx{heap}G",
+                "-XX:+UseG1GC",
+                "-XX:G1HeapRegionSize=32M",
+                "-XX:+ExplicitGCInvokesConcurrent",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-XX:-OmitStackTraceInFastThrow",
+                "-XX:ReservedCodeCacheSize=256M",
+                "-XX:PerMethodRecompilationCutoff=10000",
+                "-XX:PerBytecodeRecompilationCutoff=10000",
+                "-Djdk.attach.allowAttachSelf=true",
+                "-Djdk.nio.maxCachedBufferSize=2000000",
+                "-Dfile.encoding=UTF-8",
+                "-XX:+EnableDynamicAgentLoading",
+            ]
+        )
+        + "\n"
+    )
+
+
+def command(settings: Settings, etc: Path, data: Path) -> tuple[list[str], dict[str, str]]:
+    """Trino's launcher in the foreground (`run`), and the environment naming its Java."""
+    home = trino_home(settings)
+    launcher = home / "bin" / "launcher"
+    if not launcher.exists():
+        raise StackError(
+            f"Trino not found at {home}: run `scripts/bootstrap.sh --with-trino` "
+            "(make bootstrap GOLD_ENGINE=trino)"
+        )
+    jh = java_home(settings)
+    env = {"JAVA_HOME": str(jh), "PATH": f"{jh / 'bin'}:{os.environ.get('PATH', '')}"}
+    return [str(launcher), "run", f"--etc-dir={etc}", f"--data-dir={data}"], env
