@@ -32,11 +32,11 @@ include make/defaults.mk
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+( [a-zA-Z_-]+)*:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-bootstrap: ## Install .venv (this checkout) and Flink, Kafka, MinIO, PostgreSQL, Schema Registry into $(TAXI_CACHE) (idempotent)
-	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry
+bootstrap: ## Install .venv (this checkout) and Flink, Kafka, MinIO, PostgreSQL, Schema Registry into $(TAXI_CACHE) (idempotent); Trino too with GOLD_ENGINE=trino
+	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry $(if $(filter trino,$(GOLD_ENGINE)),--with-trino)
 
-bootstrap-test: ## bootstrap + Chromium from Debian's packages (the browser tests of the UIs)
-	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry --with-browser
+bootstrap-test: ## bootstrap + Chromium (the browser tests of the UIs) and Trino (the gold-on-Trino tests)
+	@bash scripts/bootstrap.sh --with-s3 --with-postgres --with-registry --with-browser --with-trino
 
 venv: ## Install only .venv, Flink and Kafka (no MinIO/PostgreSQL)
 	@bash scripts/bootstrap.sh

@@ -201,7 +201,16 @@ def reset_data(settings: Settings) -> None:
 
     topics.delete_topics(settings)
     catalog = cat.load_catalog(settings)
-    for ns in (settings.bronze_namespace, settings.silver_namespace):
+    # gold on Trino (GOLD_ENGINE=trino) lives in the catalog too: gold, its silver inputs, and
+    # compare-full-refresh's copy (lakehouse/gold.py)
+    gold = settings.gold_namespace
+    gold_namespaces = (
+        gold,
+        f"{gold}_silver",
+        f"{gold}_full_refresh",
+        f"{gold}_full_refresh_silver",
+    )
+    for ns in (settings.bronze_namespace, settings.silver_namespace, *gold_namespaces):
         try:
             for ident in catalog.list_tables(ns):
                 catalog.purge_table(ident)

@@ -9,8 +9,10 @@
 #     bin/minio             MinIO server built from its Go module   (only with --with-s3)
 #   PostgreSQL server from Debian's packages                         (only with --with-postgres)
 #   Chromium from Debian's packages, for the browser tests           (only with --with-browser)
+#     trino-<ver>/          Trino with its Iceberg plugin, gold on Trino (only with --with-trino)
 #
 # Usage: scripts/bootstrap.sh [--with-s3] [--with-postgres] [--with-registry] [--with-browser]
+#                             [--with-trino]
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,12 +32,14 @@ WITH_S3=0
 WITH_PG=0
 WITH_REGISTRY=0
 WITH_BROWSER=0
+WITH_TRINO=0
 for arg in "$@"; do
   case "$arg" in
     --with-s3) WITH_S3=1 ;;
     --with-postgres) WITH_PG=1 ;;
     --with-registry) WITH_REGISTRY=1 ;;
     --with-browser) WITH_BROWSER=1 ;;
+    --with-trino) WITH_TRINO=1 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -193,6 +197,12 @@ fi
 # ---------------------------------------------------------------- Schema Registry (Apicurio)
 if [ "$WITH_REGISTRY" = 1 ]; then
   TAXI_CACHE="$CACHE" bash "$REPO/registry/install.sh"
+fi
+
+# ---------------------------------------------------------------- Trino (gold on Trino)
+if [ "$WITH_TRINO" = 1 ]; then
+  step "Trino from Maven Central (trino/pom.xml: core server + Iceberg plugin, ~540 MB once)" \
+    env TAXI_CACHE="$CACHE" PYTHON="$VENV/bin/python" bash "$REPO/trino/install.sh"
 fi
 
 # the shared engines; the Python tools: `source .venv/bin/activate` in a checkout
