@@ -79,6 +79,21 @@ def _dbt_executable() -> str:
 _OWN_TARGET = ("build", "run", "seed", "test", "parse", "docs generate", "docs serve")
 
 
+def engine_args(settings: Settings, command: str, extra: list[str] | None = None) -> list[str]:
+    """What a dbt invocation needs beyond the project's files on this gold engine: on Trino,
+    the silver snapshots a build or run reads (var silver_loads), planned from the Iceberg
+    metadata (lakehouse/silver_increment.py; on DuckDB the iceberg plugin plans them itself).
+    Every driver that starts dbt adds these (this module, Dagster's dbt assets)."""
+    if settings.gold_engine != "trino" or command not in ("build", "run"):
+        return []
+    from lakehouse.gold import quiet_trino_client
+    from lakehouse.silver_increment import trino_silver_loads
+
+    quiet_trino_client()
+    loads = trino_silver_loads(settings, full_refresh="--full-refresh" in (extra or []))
+    return ["--vars", json.dumps({"silver_loads": loads})]
+
+
 def dbt_args(settings: Settings, command: str, extra: list[str] | None = None) -> list[str]:
     """`dbt <command>` (e.g. "build", "docs generate") as every invocation runs it: this
     project and profile, and one target path, so `docs serve` finds what `docs generate` and
@@ -87,15 +102,7 @@ def dbt_args(settings: Settings, command: str, extra: list[str] | None = None) -
         _dbt_executable(), *command.split(), "--project-dir", str(DBT_DIR),
         "--profiles-dir", str(DBT_DIR), *(extra or []),
     ]  # fmt: skip
-    if settings.gold_engine == "trino" and command in ("build", "run"):
-        # the silver snapshots this build reads, planned from the Iceberg metadata
-        # (lakehouse/silver_increment.py; DuckDB's plugin plans them itself)
-        from lakehouse.gold import quiet_trino_client
-        from lakehouse.silver_increment import trino_silver_loads
-
-        quiet_trino_client()
-        loads = trino_silver_loads(settings, full_refresh="--full-refresh" in (extra or []))
-        args += ["--vars", json.dumps({"silver_loads": loads})]
+    args += engine_args(settings, command, extra)
     if command in _OWN_TARGET:
         args += ["--target-path", str(settings.lakehouse_home.resolve() / "dbt" / "target")]
         args += ["--log-path", str(settings.logs_dir.resolve() / "dbt")]

@@ -31,6 +31,7 @@ from pydantic import Field
 
 from lakehouse import catalog as cat
 from lakehouse import topics
+from lakehouse.dbt_runner import engine_args
 from lakehouse.flink.jobs import StepResult, run_bronze, run_silver
 from lakehouse.verify import VerificationError, VerifyReport, run_verify
 
@@ -296,7 +297,9 @@ def build_gold_dbt_assets():  # noqa: ANN201 - an AssetsDefinition
     )
     def gold_dbt(context: AssetExecutionContext, dbt: LakehouseDbtCliResource) -> Iterator[Any]:
         """`dbt build` of the selected models, seeds and their tests (asset checks)."""
-        invocation = dbt.cli(["build"], context=context)
+        # on Trino, the silver snapshots to read (lakehouse.dbt_runner.engine_args)
+        invocation = dbt.cli(["build", *engine_args(dbt.lakehouse.get_settings(), "build")],
+                             context=context)  # fmt: skip
         events = list(invocation.stream())
         gold = dbt.lakehouse.get_settings().gold_path
         yield from _with_row_counts(events, invocation.manifest, gold)
