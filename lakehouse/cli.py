@@ -681,7 +681,8 @@ def dbt_docs(
 
     settings = get_settings()
     try:
-        require_gold(settings)  # dbt would create an empty gold file to describe
+        if settings.gold_engine == "duckdb":
+            require_gold(settings)  # dbt would create an empty gold file to describe
         serve_docs(
             settings, port, lambda url: console.print(f"dbt docs: {url}  (Ctrl-C stops)"), host
         )

@@ -49,13 +49,23 @@ def trino_connection(settings: Settings, schema: str | None = None) -> Any:
     )  # fmt: skip
 
 
+def trino_unreachable(settings: Settings) -> GoldUnavailable:
+    return GoldUnavailable(
+        f"Trino is not reachable at {settings.trino_url} (GOLD_ENGINE=trino): start it with "
+        "`make up`, or set TRINO_URL"
+    )
+
+
 def gold_rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
     """The rows of one query on gold, on the engine that built it (table names unqualified:
     DuckDB's schema main, Trino's gold namespace)."""
     if settings.gold_engine == "trino":
         with contextlib.closing(trino_connection(settings)) as con:
             cursor = con.cursor()
-            cursor.execute(sql)
+            try:
+                cursor.execute(sql)
+            except OSError as exc:  # requests' ConnectionError is one
+                raise trino_unreachable(settings) from exc
             return [tuple(row) for row in cursor.fetchall()]
     with contextlib.closing(connect_read_only(settings)) as con:
         return con.execute(sql).fetchall()

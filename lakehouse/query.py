@@ -2,7 +2,9 @@
 interactive shell (readline history, statements end with `;`, results as tables).
 
 Gold is opened read-only and only while a statement runs: an open reader holds a lock that
-keeps a dbt build from writing, so the shell lets go of the file between statements."""
+keeps a dbt build from writing, so the shell lets go of the file between statements. With
+GOLD_ENGINE=trino the statements go to Trino, in the gold namespace; Trino has no read-only
+session, so the shell itself accepts only statements that read (SELECT, WITH, SHOW, ...)."""
 
 from __future__ import annotations
 
@@ -99,8 +101,54 @@ class QueryError(RuntimeError):
     """DuckDB refused a statement (its message says why)."""
 
 
+# the statements the shell sends to Trino: they read (Trino's session cannot be made read-only)
+READING = ("select", "with", "show", "describe", "explain", "values", "table")
+
+
+def execute_trino(cursor: Any, sql: str, max_rows: int = DEFAULT_MAX_ROWS) -> Iterator[Result]:
+    """`execute` on Trino: statements split by sqlparse (dbt's own dependency), one request
+    each, and only statements that read."""
+    import sqlparse
+
+    for statement in sqlparse.split(sql):
+        statement = statement.strip().rstrip(";").strip()
+        if not statement:
+            continue
+        first = statement.split(None, 1)[0].lower()
+        if first not in READING:
+            raise QueryError(
+                f"{first.upper()}: the shell only reads gold ({', '.join(READING)}); "
+                "dbt writes it: `make dbt-build`"
+            )
+        cursor.execute(statement)
+        rows = cursor.fetchmany(max_rows + 1)
+        description = cursor.description or []
+        yield Result(
+            columns=[d[0] for d in description],
+            types=[str(d[1]) for d in description],
+            rows=[tuple(r) for r in rows[:max_rows]],
+            truncated=len(rows) > max_rows,
+        )
+        if len(rows) > max_rows:
+            cursor.cancel()  # the rest is not shown: stop the query on the server
+
+
 def run_sql(settings: Settings, sql: str, out: Console, max_rows: int = DEFAULT_MAX_ROWS) -> None:
     """Run `sql` against gold and print each result. Raises on the first failing statement."""
+    if settings.gold_engine == "trino":
+        from trino.exceptions import TrinoQueryError
+
+        from lakehouse.gold import trino_connection, trino_unreachable
+
+        with contextlib.closing(trino_connection(settings)) as trino:
+            try:
+                for result in execute_trino(trino.cursor(), sql, max_rows):
+                    out.print(render(result))
+            except TrinoQueryError as exc:
+                raise QueryError(exc.message or str(exc)) from exc
+            except OSError as exc:  # requests' ConnectionError is one
+                raise trino_unreachable(settings) from exc
+        return
     import duckdb
 
     with contextlib.closing(connect_read_only(settings)) as con:
@@ -124,6 +172,22 @@ order by schema_name <> 'main', schema_name, kind, table_name
 
 def list_tables(settings: Settings) -> Table:
     """Tables and views of gold with row counts (schema main holds the dbt models)."""
+    if settings.gold_engine == "trino":
+        from lakehouse.gold import gold_rows
+
+        ns = settings.gold_namespace
+        table = Table(title=f"gold (Trino, {settings.iceberg_catalog_name}.{ns})",
+                      header_style="bold")  # fmt: skip
+        for col, justify in (("table", "left"), ("kind", "left"), ("rows", "right")):
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        found = gold_rows(settings, "select table_name, table_type from information_schema.tables "
+                          f"where table_schema = '{ns}' order by table_type, table_name")  # fmt: skip
+        for name, kind in found:
+            rows = "-"
+            if kind == "BASE TABLE":
+                rows = f"{gold_rows(settings, f'select count(*) from {name}')[0][0]:,}"
+            table.add_row(name, "table" if kind == "BASE TABLE" else "view", rows)
+        return table
     with contextlib.closing(connect_read_only(settings)) as con:
         table = Table(title=f"gold ({settings.gold_path})", header_style="bold")
         for col, justify in (("table", "left"), ("kind", "left"), ("rows", "right")):
@@ -183,7 +247,13 @@ def _one_history_entry(readline: Any, lines: list[str]) -> None:
 
 def repl(settings: Settings, out: Console, err: Console, max_rows: int = DEFAULT_MAX_ROWS) -> None:
     """The interactive shell: read statements until `.quit` or Ctrl-D."""
-    path = require_gold(settings)
+    path: Path | str
+    if settings.gold_engine == "trino":
+        path = (
+            f"Trino {settings.trino_url}, {settings.iceberg_catalog_name}.{settings.gold_namespace}"
+        )
+    else:
+        path = require_gold(settings)
     history = settings.lakehouse_home / "query_history"
     readline = _history(history)
     err.print(f"gold: {path} (read-only)\n{HELP}", highlight=False)

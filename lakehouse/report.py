@@ -16,9 +16,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lakehouse.gold import GoldUnavailable, connect_read_only
+from lakehouse.gold import GoldUnavailable, connect_read_only, trino_connection
 from lakehouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,12 +68,18 @@ class ReportData:
 
 # ----------------------------------------------------------------------------- reading gold
 def read_report_data(
-    con: duckdb.DuckDBPyConnection, gold: Path, top_zones: int = TOP_ZONES
+    con: duckdb.DuckDBPyConnection | Any,
+    gold: Path,
+    top_zones: int = TOP_ZONES,
+    schema: str = "main",
 ) -> ReportData:
+    """The marts the page draws. `con`: a DuckDB connection to the gold file, or a Trino DB-API
+    cursor in the gold namespace (GOLD_ENGINE=trino): both answer `execute(sql, params)`
+    with an object that has fetchall(); `schema` is where the marts are."""
     present = {
         r[0]
         for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'main'"
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
         ).fetchall()
     }
     missing = [m for m in MARTS if m not in present]
@@ -114,8 +120,13 @@ def write_report(
 ) -> tuple[Path, ReportData]:
     """Read the marts (gold open read-only only while reading), write the page; its path."""
     out = out or settings.report_path
-    with contextlib.closing(connect_read_only(settings)) as con:
-        data = read_report_data(con, settings.gold_path, top_zones)
+    if settings.gold_engine == "trino":
+        with contextlib.closing(trino_connection(settings)) as trino:
+            data = read_report_data(trino.cursor(), Path(f"trino: {settings.gold_namespace}"),
+                                    top_zones, schema=settings.gold_namespace)  # fmt: skip
+    else:
+        with contextlib.closing(connect_read_only(settings)) as con:
+            data = read_report_data(con, settings.gold_path, top_zones)
     page = render_html(data, datetime.now().astimezone())
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
