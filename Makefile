@@ -26,7 +26,7 @@ include make/defaults.mk
         stream-start stream-stop stream-status maintain deadletter \
         process-bronze process-silver dbt-build dbt-test dbt-docs query report verify demo pipeline \
         test test-unit \
-        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native benchmark-profile \
+        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native benchmark-profile benchmark-gold \
         benchmark-streaming
 
 help: ## Show this help
@@ -136,6 +136,10 @@ benchmark-profile: bootstrap env ## Where a warm 10k run's seconds go, step by s
 
 benchmark-history: bootstrap env ## Cost of a 10k-event increment after 0, 1M, 5M events of history (HISTORY=0,1000000,5000000)
 	@$(PY) benchmarks/history.py --history $(or $(HISTORY),0,1000000,5000000) --increment 10000
+
+benchmark-gold: env ## dbt build --full-refresh on DuckDB and on Trino at 1M and 5M silver rows, with peak memory (SIZES=...)
+	@bash scripts/bootstrap.sh --with-trino
+	@$(PY) benchmarks/gold_engines.py --sizes $(or $(SIZES),1000000,5000000)
 
 benchmark-streaming: bootstrap env ## Streaming mode: sustained events/s + freshness p50/p95/max (RATES=500,2000,5000)
 	@$(PY) benchmarks/streaming.py --rates $(or $(RATES),500,2000,5000) --json-out benchmarks/results/streaming.jsonl

@@ -171,10 +171,24 @@ def prepare(settings: Settings) -> None:
         _PREPARED[key] = ThreadPoolExecutor(1, "dbt-prepare").submit(_parse, settings)
 
 
+def _require_trino(settings: Settings) -> None:
+    import httpx
+
+    try:
+        httpx.get(settings.trino_url.rstrip("/") + "/v1/info", timeout=3).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise DbtError(
+            f"GOLD_ENGINE=trino but Trino does not answer at {settings.trino_url} ({exc}): "
+            "start it with `make up` (it starts Trino when GOLD_ENGINE=trino), or set TRINO_URL"
+        ) from exc
+
+
 def run_dbt(
     settings: Settings, command: str = "build", extra: list[str] | None = None
 ) -> DbtResult:
     t0 = time.monotonic()
+    if settings.gold_engine == "trino":
+        _require_trino(settings)
     prepared = _PREPARED.pop(_env_key(settings), None)
     manifest = None  # None: dbt parses the project itself (and reports what fails there)
     if prepared is not None:

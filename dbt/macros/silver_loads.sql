@@ -220,8 +220,10 @@
 
 
 {#
-    `between <min> and <max>` of a date column over this build's increment (silver.trips), as literals: a constant range lets DuckDB skip the row groups of other days
-    by their min/max (an anti-join alone reads every row group). `false`-safe when empty.
+    `between <min> and <max>` of a date column over this build's increment (silver.trips), as
+    literals: a constant range lets DuckDB skip the row groups of other days by their min/max
+    (an anti-join alone reads every row group), and Trino prune partitions. `false`-safe when
+    empty.
 #}
 {% macro increment_range(column) -%}
     {%- set bounds = [none, none] -%}

@@ -28,8 +28,8 @@ where model_rows.row_count != compare_rows.row_count
 
 {#
     Generic model-level test: the model has exactly as many rows as the silver snapshot it
-    consumed (consumed_table(): silver.iceberg_consumed, written by consume_silver_load in the model's post-hook:
-    the snapshot's total-records, so silver is not scanned). Fails with both counts.
+    consumed (consumed_table(), written by consume_silver_load in the model's post-hook: the
+    snapshot's total-records, so silver is not scanned). Fails with both counts.
 #}
 {% test row_count_equals_silver_snapshot(model, source_table) %}
 

@@ -1,5 +1,5 @@
 """Gold on Trino (GOLD_ENGINE=trino): the same dbt project through dbt-trino on the project's
-Iceberg catalog writes gold as Iceberg tables; verify reads it from Trino; the build is
+Iceberg catalog writes gold as Iceberg tables; verify, the query shell and the report read it from Trino; the build is
 incremental (Trino's table_changes over the snapshots since the consumed one), survives a
 compaction and a full silver recompute, and equals a rebuild from scratch (Kafka, Flink,
 Iceberg, Trino, dbt; Trino started by the native stack)."""
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from rich.console import Console
 from taxi_generator.anomalies import AnomalyRates
 from taxi_generator.producer import run_generator
 
@@ -19,6 +20,8 @@ from lakehouse.flink.jobs import run_bronze, run_silver
 from lakehouse.gold import compare_full_refresh, gold_rows, silver_changes
 from lakehouse.maintenance import run_maintenance
 from lakehouse.native.stack import NativeStack
+from lakehouse.query import QueryError, run_sql
+from lakehouse.report import write_report
 from lakehouse.settings import Settings
 from lakehouse.silver_increment import trino_silver_loads
 from lakehouse.verify import run_verify
@@ -67,6 +70,16 @@ def test_gold_on_trino_is_iceberg_incremental_and_equals_a_full_rebuild(trino: S
     report = run_verify(s)
     assert report.ok, [c for c in report.checks if not c.ok]
     assert _facts(s) == _silver_rows(s) > 1000
+
+    # the query shell and the report read gold from Trino; the shell refuses to write
+    shell = Console(record=True, width=200)
+    run_sql(s, "select count(*) as facts from fct_trips; show tables", shell)
+    printed = shell.export_text()
+    assert f"{_facts(s)}" in printed and "mart_daily_revenue" in printed, printed
+    with pytest.raises(QueryError, match="only reads gold"):
+        run_sql(s, "drop table fct_trips", shell)
+    _, report = write_report(s, s.lakehouse_home / "report" / "trino.html")
+    assert report.trips == _facts(s) and len(report.hours) == 24
 
     # gold is Iceberg tables in namespace gold: any engine reads them (here pyiceberg)
     catalog = cat.load_catalog(s)
