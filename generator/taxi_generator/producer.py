@@ -49,6 +49,9 @@ PRODUCER_TUNING: dict[str, Any] = {
     "queue.buffering.max.messages": 1_000_000,
     "queue.buffering.max.kbytes": 1_048_576,
     "delivery.timeout.ms": 300_000,
+    # warnings and errors only: librdkafka's notices (level 6, e.g. "Purging 1 unserved events
+    # from background queue" as the producer closes) are not for people; errors reach error_cb
+    "log_level": 4,
 }
 POLL_EVERY = 1024  # serve delivery reports every N messages (power of two)
 METADATA_TIMEOUT_S = 15.0
