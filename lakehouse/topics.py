@@ -27,7 +27,9 @@ class TopicResult:
 
 
 def admin(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    # warnings and errors only: librdkafka's level-6 notices ("Purging 1 unserved events from
+    # background queue" as the client closes) are not for people
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers, "log_level": 4})
 
 
 def create_topics(settings: Settings, timeout: float = 30.0) -> list[TopicResult]:

@@ -71,9 +71,10 @@ else
   trap 'rm -rf "$tmp"' EXIT
   log "resolving ${APICURIO_GAV} from Maven Central (about 160 MB)"
   # --strict-checksums: fail on a checksum mismatch instead of warning
+  # Maven 3.8 writes colour resets even in batch mode: stripped (pipefail keeps its status)
   mvn -q -B --strict-checksums dependency:copy \
-    -Dartifact="${APICURIO_GAV}" -DoutputDirectory="$tmp" -Dmdep.useBaseVersion=true \
-    || die "could not resolve ${APICURIO_GAV}"
+    -Dartifact="${APICURIO_GAV}" -DoutputDirectory="$tmp" -Dmdep.useBaseVersion=true 2>&1 \
+    | sed 's/\x1b\[[0-9;]*m//g' || die "could not resolve ${APICURIO_GAV}"
   mkdir -p "$tmp/dist"
   tar -xzf "$tmp/apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz" -C "$tmp/dist"
   [[ -f "$tmp/dist/quarkus-run.jar" ]] || die "the archive has no quarkus-run.jar"

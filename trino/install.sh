@@ -38,8 +38,9 @@ if [ ! -f "$STAMP" ]; then
   command -v mvn >/dev/null || die "Maven is required to resolve Trino from Maven Central."
   tmp="$(mktemp -d "$CACHE/.trino-download.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
-  mvn -q -B --strict-checksums -f "$POM" dependency:copy -DoutputDirectory="$tmp/dl" \
-    || die "could not resolve the artifacts of $POM"
+  # Maven 3.8 writes colour resets even in batch mode: stripped (pipefail keeps its status)
+  mvn -q -B --strict-checksums -f "$POM" dependency:copy -DoutputDirectory="$tmp/dl" 2>&1 \
+    | sed 's/\x1b\[[0-9;]*m//g' || die "could not resolve the artifacts of $POM"
   mkdir -p "$tmp/dist"
   tar -xzf "$tmp/dl/trino-server-core-$VERSION.tar.gz" -C "$tmp/dist" --strip-components=1
   # only the Iceberg connector: the core's bundled plugins (Python functions, geospatial, ...)
