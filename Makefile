@@ -179,7 +179,7 @@ test-udf: ## Java unit tests of the Flink UDF (flink/udf) and the Iceberg mainte
 	@set -o pipefail; mvn -q -B -f flink/maintenance/pom.xml test 2>&1 | $(STRIP_ANSI)
 
 # a dockerd that docker/engine.sh started for the tests is stopped after them (by its pid)
-test-docker: bootstrap ## The compose stack for real: engine + images built here, make up RUNTIME=docker, pipeline, Kestra, restart, streaming
+test-docker: bootstrap ## The compose stack for real: engine + images built here, make up RUNTIME=docker, pipeline, Kestra, restart, streaming, gold on Trino
 	@bash docker/engine.sh ensure
 	@trap 'bash docker/engine.sh stop' EXIT; $(VENV)/bin/pytest -q tests/docker
 

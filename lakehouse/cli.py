@@ -149,7 +149,7 @@ def stack_serve(
     service: str = typer.Argument(
         ...,
         help="kafka | flink-jobmanager | flink-taskmanager | flink-sql-gateway | "
-        "schema-registry | postgres",
+        "schema-registry | postgres | trino-coordinator | trino-worker",
     ),
     database: list[str] | None = typer.Option(  # noqa: B008
         None, "--database", help="postgres: also create this database (repeatable)"

@@ -12,9 +12,14 @@ export COMPOSE_BAKE ?= false
 # ENV_FILE: the settings (.env, from `make env`); also the file compose interpolates from
 ENV_FILE ?= .env
 export LAKEHOUSE_ENV_FILE := $(ENV_FILE)
-COMPOSE ?= $(COMPOSE_BIN) --env-file $(ENV_FILE)
-# every profile, so down/clean/ps/logs also reach tools, generator and dagster containers
-COMPOSE_ALL := $(COMPOSE) --profile tools --profile generator --profile dagster
+include $(dir $(lastword $(MAKEFILE_LIST)))defaults.mk
+# GOLD_ENGINE=trino (here or in $(ENV_FILE)): the trino profile, Trino's coordinator and workers
+# (TRINO_WORKERS), joins every command
+COMPOSE ?= $(strip $(COMPOSE_BIN) --env-file $(ENV_FILE) $(if $(filter trino,$(GOLD_ENGINE)),--profile trino))
+# every image the stack may run (trino's only for GOLD_ENGINE=trino: a 540 MB download)
+COMPOSE_IMAGES := $(COMPOSE) --profile tools --profile generator --profile dagster
+# every profile, so down/clean/ps/logs also reach tools, generator, dagster and trino containers
+COMPOSE_ALL := $(COMPOSE_IMAGES) --profile trino
 TOOLS := $(COMPOSE) run --rm tools
 # API clients (Kestra, Dagster): no dependencies to start, no TTY (stdout stays machine-readable)
 TOOLS_API := $(COMPOSE) run --rm --no-deps -T tools
@@ -25,7 +30,6 @@ DAGSTER_HOST_PORT ?= 3000
 # SERVICES: start only these (and what they depend on); default every default service
 SERVICES ?=
 
-include $(dir $(lastword $(MAKEFILE_LIST)))defaults.mk
 # inputs of kestra/flows/taxi_pipeline.yml, from the same variables as the native targets
 KESTRA_INPUTS ?= events=$(EVENTS) mode=$(MODE) seed=$(SEED) days=$(DAYS) anomaly_rate=$(ANOMALY_RATE) $(if $(RATE),rate=$(RATE))
 DAGSTER_JOB ?= taxi_pipeline
@@ -42,7 +46,7 @@ engine: ## A Docker Engine, Compose v2 and the Debian base image (installs/build
 # the lakehouse image first: registry/, postgres/ and kestra/ build FROM it
 images: engine ## Build every image (EXTRA_CA_BUNDLE=path: a CA bundle the builds trust)
 	@$(COMPOSE) build --quiet kafka
-	@$(COMPOSE_ALL) build --quiet $(SERVICES)
+	@$(COMPOSE_IMAGES) build --quiet $(SERVICES)
 
 env: engine ## Create $(ENV_FILE) with generated secrets if missing (lakehouse env init, in the lakehouse image)
 	@if [ -f "$(ENV_FILE)" ]; then echo "$(ENV_FILE) exists (kept)"; else \

@@ -576,7 +576,7 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
     # ------------------------------------------------------------------ one service, foreground
     SERVABLE = (
         "kafka", "flink-jobmanager", "flink-taskmanager", "flink-sql-gateway", "schema-registry",
-        "postgres",
+        "postgres", "trino-coordinator", "trino-worker",
     )  # fmt: skip
 
     def serve(self, service: str, databases: Sequence[str] = ()) -> NoReturn:
@@ -608,6 +608,14 @@ env.java.opts.all: {java_opts} -XX:+UseG1GC
         if service == "postgres":
             cmd = self.postgres_serve_command(databases)
             os.execvp(cmd[0], cmd)
+        if service in ("trino-coordinator", "trino-worker"):
+            from lakehouse.native import trino_server
+
+            base = Path(tempfile.gettempdir()) / "trino"  # per container: node id, spill, logs
+            role = "coordinator" if service == "trino-coordinator" else "worker"
+            trino_server.write_config(self.s, base / "etc", base / "data", role=role)
+            cmd, env = trino_server.command(self.s, base / "etc", base / "data")
+            os.execvpe(cmd[0], cmd, {**os.environ, **env})
         raise StackError(f"unknown service {service!r}: one of {', '.join(self.SERVABLE)}")
 
     # ------------------------------------------------------------------ whole stack

@@ -1,6 +1,7 @@
 """Trino for gold (GOLD_ENGINE=trino): its configuration, written from the settings, and the
 command that runs it. The native stack runs one process that is both coordinator and worker,
-bound to 127.0.0.1; the compose stack would run the same configuration per container.
+bound to 127.0.0.1; the compose stack runs a coordinator and N workers from the same code
+(`lakehouse stack serve trino-coordinator|trino-worker`).
 
 Installed by trino/install.sh (scripts/bootstrap.sh --with-trino) into the cache: the core
 server with only the Iceberg plugin, and the path of a JDK 24+ in `java-home`.
@@ -9,7 +10,9 @@ server with only the Iceberg plugin, and the path of a JDK 24+ in `java-home`.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from lakehouse.native.processes import StackError
@@ -74,31 +77,51 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
     return props
 
 
-def write_config(settings: Settings, etc: Path, data: Path, bind: str = "127.0.0.1") -> None:
-    """etc/ of a single-node Trino (coordinator that also runs tasks), sized for this machine:
-    the heap from TRINO_HEAP_GB, half of it for one query, the rest Trino's headroom."""
+Role = Literal["single", "coordinator", "worker"]
+
+
+def write_config(
+    settings: Settings, etc: Path, data: Path, role: Role = "single", bind: str = "127.0.0.1"
+) -> None:
+    """etc/ of one Trino node, sized by TRINO_HEAP_GB: half the heap for one query on this node,
+    the rest Trino's headroom.
+
+    single      : the native stack's one process, coordinator and worker, on `bind` (127.0.0.1)
+    coordinator : plans and schedules only (compose): queries run on the workers
+    worker      : runs tasks; finds the coordinator at TRINO_URL (compose: trino-coordinator)
+    """
     port = urlparse(settings.trino_url).port or 8080
     heap = settings.trino_heap_gb
+    per_query = f"{heap * 512}MB"  # half the heap
     (etc / "catalog").mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
-    files = {
-        "node.properties": {
-            "node.environment": "lakehouse",
-            "node.id": "native",
-            "node.data-dir": str(data),
-            "node.bind-ip": bind,
-            "node.internal-address": "127.0.0.1",
-        },
-        "config.properties": {
-            "coordinator": "true",
-            "node-scheduler.include-coordinator": "true",
-            "http-server.http.port": str(port),
+    node = {
+        "node.environment": "lakehouse",
+        # workers scale with `--scale`: each container's hostname is unique
+        "node.id": "native" if role == "single" else socket.gethostname(),
+        "node.data-dir": str(data),
+    }
+    if role == "single":
+        node |= {"node.bind-ip": bind, "node.internal-address": "127.0.0.1"}
+    config = {
+        "coordinator": str(role != "worker").lower(),
+        "http-server.http.port": str(port),
+        "query.max-memory-per-node": per_query,
+    }
+    if role == "worker":
+        config["discovery.uri"] = settings.trino_url
+    else:
+        config |= {
+            "node-scheduler.include-coordinator": str(role == "single").lower(),
             "discovery.uri": f"http://127.0.0.1:{port}",
-            "query.max-memory": f"{heap // 2 or 1}GB",
-            "query.max-memory-per-node": f"{heap // 2 or 1}GB",
             # the web UI's and the query history's defaults are sized for a cluster
             "query.max-history": "200",
-        },
+        }
+        if role == "single":
+            config["query.max-memory"] = per_query
+    files = {
+        "node.properties": node,
+        "config.properties": config,
         f"catalog/{settings.iceberg_catalog_name}.properties": catalog_properties(settings),
     }
     for name, props in files.items():

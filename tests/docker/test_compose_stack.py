@@ -4,7 +4,7 @@
 the Kestra flow in Kestra's embedded runner, its tasks running `lakehouse` in the tools container
 of the stack -> reconciled; `make down` + `make up` keeps the data and the next gold build is
 incremental; streaming on two TaskManagers, one killed with `docker kill`, exact recovery from
-the checkpoint volume. The stack runs under its own project name, host ports and env file, and
+the checkpoint volume; gold on Trino (GOLD_ENGINE=trino), a coordinator and two workers. The stack runs under its own project name, host ports and env file, and
 everything it made (containers, networks, volumes) is removed at the end (KEEP_STACK=1 keeps it).
 
 Needs a Docker Engine: docker/engine.sh installs and starts one where none answers, builds
@@ -41,6 +41,7 @@ PORTS = {
     "FLINK_GATEWAY_HOST_PORT": "28083",
     "KESTRA_HOST_PORT": "28080",
     "DAGSTER_HOST_PORT": "23000",
+    "TRINO_HOST_PORT": "28089",
 }
 # every default service but Kestra, whose server image cannot be built here (see kestra/Dockerfile);
 # minio-init (one-shot) runs as a dependency of the first tools container
@@ -70,7 +71,8 @@ def compose_cmd() -> list[str]:
 
 def compose(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [*compose_cmd(), "--profile", "tools", "--profile", "generator", *args],
+        [*compose_cmd(), "--profile", "tools", "--profile", "generator", "--profile", "trino",
+         *args],
         capture_output=True, text=True, env=_env(), cwd=REPO_ROOT, timeout=timeout,
     )  # fmt: skip
     if check and proc.returncode != 0:
@@ -313,3 +315,35 @@ def test_streaming_on_two_taskmanagers_recovers_a_killed_taskmanager_exactly(
     make("dbt-build")
     report = verify_report()
     assert report["ok"], report
+
+
+def test_gold_on_trino_a_coordinator_and_two_workers(
+    stack: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOLD_ENGINE=trino on the compose stack: `make up` adds the trino profile, a coordinator
+    and TRINO_WORKERS=2 workers; the same dbt project builds gold as Iceberg tables in the
+    stack's catalog (PostgreSQL, MinIO); verify reads gold from Trino; both workers ran tasks."""
+    for name, value in {"GOLD_ENGINE": "trino", "TRINO_WORKERS": "2", "TRINO_HEAP_GB": "2"}.items():
+        monkeypatch.setenv(name, value)  # every make and compose call below
+    make("up", SERVICES="trino-coordinator trino-worker")
+    assert len(compose("ps", "-q", "trino-worker").stdout.split()) == 2
+    make("dbt-build")
+    report = verify_report()
+    assert report["ok"], report
+    facts = report["figures"]["fct_trips_rows"]
+    assert facts == report["figures"]["silver_rows"] > 0, report
+
+    script = (
+        "import json; from lakehouse import catalog as cat; from lakehouse.gold import "
+        "trino_connection; from lakehouse.settings import get_settings; s = get_settings(); "
+        "c = trino_connection(s).cursor(); "
+        "c.execute('select n.node_id, count(t.task_id) from system.runtime.nodes n left join "
+        "system.runtime.tasks t on t.node_id = n.node_id where not n.coordinator group by 1'); "
+        "tasks = dict(c.fetchall()); "
+        "iceberg = cat.row_count(cat.load_table(cat.load_catalog(s), s.gold_namespace + '.fct_trips')); "
+        "print(json.dumps({'tasks': tasks, 'iceberg_facts': iceberg}))"
+    )
+    out = json.loads(tools("python", "-c", script).stdout.strip().splitlines()[-1])
+    # gold is Iceberg in the shared catalog: pyiceberg reads what Trino wrote
+    assert out["iceberg_facts"] == facts, out
+    assert len(out["tasks"]) == 2 and all(n > 0 for n in out["tasks"].values()), out

@@ -63,7 +63,7 @@ def model(validator: Path) -> dict:
 def test_compose_file_loads_with_env_example(model: dict) -> None:
     expected = {"kafka", "schema-registry", "minio", "minio-init", "postgres", "flink-jobmanager",
                 "flink-taskmanager", "flink-sql-gateway", "kestra", "tools", "generator", "dagster-code",
-                "dagster-webserver", "dagster-daemon"}  # fmt: skip
+                "dagster-webserver", "dagster-daemon", "trino-coordinator", "trino-worker"}  # fmt: skip
     assert set(model["services"]) == expected
 
 
@@ -324,7 +324,7 @@ def test_env_example_has_placeholders_only() -> None:
 
 # ----------------------------------------------------------------------------- one place for versions
 OWN_IMAGES = {"taxi-lakehouse/tools", "taxi-lakehouse/registry", "taxi-lakehouse/postgres",
-              "taxi-lakehouse/minio", "taxi-lakehouse/kestra"}  # fmt: skip
+              "taxi-lakehouse/minio", "taxi-lakehouse/kestra", "taxi-lakehouse/trino"}  # fmt: skip
 
 
 def base_problems(model: dict) -> list[str]:

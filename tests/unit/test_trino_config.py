@@ -51,11 +51,30 @@ def test_the_server_binds_127_0_0_1_and_a_query_gets_half_the_heap(tmp_path: Pat
     node, config = _props(etc / "node.properties"), _props(etc / "config.properties")
     assert node["node.bind-ip"] == "127.0.0.1" and node["node.data-dir"] == str(data)
     assert config["http-server.http.port"] == "18089"
-    assert config["query.max-memory-per-node"] == "3GB"
+    assert config["query.max-memory-per-node"] == "3072MB"
     assert "-Xmx6G" in (etc / "jvm.config").read_text().split()
     catalog = etc / "catalog" / f"{s.iceberg_catalog_name}.properties"
     assert _props(catalog) == trino_server.catalog_properties(s)
     assert catalog.stat().st_mode & 0o077 == 0  # it may hold credentials
+
+
+def test_compose_runs_a_coordinator_that_schedules_on_workers_which_find_it(
+    tmp_path: Path,
+) -> None:
+    s = _settings(tmp_path, trino_url="http://trino-coordinator:8080", trino_heap_gb=2)
+    coord, worker = tmp_path / "coord", tmp_path / "worker"
+    trino_server.write_config(s, coord / "etc", coord / "data", role="coordinator")
+    trino_server.write_config(s, worker / "etc", worker / "data", role="worker")
+    c, w = _props(coord / "etc" / "config.properties"), _props(worker / "etc" / "config.properties")
+    assert c["coordinator"] == "true" and c["node-scheduler.include-coordinator"] == "false"
+    assert w["coordinator"] == "false" and w["discovery.uri"] == "http://trino-coordinator:8080"
+    assert w["query.max-memory-per-node"] == "1024MB"
+    for node in (coord, worker):  # every interface in a container; a unique id per container
+        props = _props(node / "etc" / "node.properties")
+        assert "node.bind-ip" not in props and props["node.id"] != "native"
+        assert _props(node / "etc" / "catalog" / f"{s.iceberg_catalog_name}.properties") == (
+            trino_server.catalog_properties(s)
+        )
 
 
 def test_only_a_trino_build_plans_silver_snapshots_for_dbt(tmp_path: Path) -> None:
