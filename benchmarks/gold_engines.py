@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import RESULTS_DIR, _children, _rss_kb, append_results  # noqa: E402
+from run import RESULTS_DIR, MemorySampler, append_results  # noqa: E402
 from taxi_generator.anomalies import AnomalyRates  # noqa: E402
 from taxi_generator.producer import run_generator  # noqa: E402
 
@@ -40,34 +39,6 @@ from lakehouse.settings import Settings, get_settings  # noqa: E402
 
 EVENTS_PER_DAY = 100_000
 ENGINES = ("duckdb", "trino")
-
-
-class PeakRss:
-    """Peak resident memory (MB) of the given pids and of this process's children, sampled."""
-
-    def __init__(self, pids: list[int], interval: float = 0.2) -> None:
-        self.pids, self.interval = pids, interval
-        self.peak_engine_mb = 0.0  # the pids (Trino's JVM)
-        self.peak_children_mb = 0.0  # dbt (with DuckDB inside it)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_engine_mb = max(self.peak_engine_mb,
-                                      sum(_rss_kb(p) for p in self.pids) / 1024)  # fmt: skip
-            kids = _children(os.getpid())
-            self.peak_children_mb = max(self.peak_children_mb,
-                                        sum(_rss_kb(p) for p in kids) / 1024)  # fmt: skip
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def load_silver(settings: Settings, events: int, done: int) -> None:
@@ -88,7 +59,7 @@ def build(settings: Settings, engine: str, trino_pid: int | None) -> dict[str, A
     """One `lakehouse dbt build --full-refresh` on `engine`, in a child process (its RSS)."""
     env = {**os.environ, "GOLD_ENGINE": engine, "TRINO_URL": settings.trino_url}
     cmd = [str(Path(sys.executable).parent / "lakehouse"), "dbt", "build", "--full-refresh"]
-    with PeakRss([trino_pid] if engine == "trino" and trino_pid else []) as rss:
+    with MemorySampler({"trino": trino_pid if engine == "trino" else None}, 0.2) as rss:
         t0 = time.monotonic()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
         seconds = round(time.monotonic() - t0, 2)
@@ -100,8 +71,8 @@ def build(settings: Settings, engine: str, trino_pid: int | None) -> dict[str, A
         "engine": engine,
         "seconds": seconds,
         "summary": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "",
-        "dbt_peak_rss_mb": round(rss.peak_children_mb, 1),
-        "engine_peak_rss_mb": round(rss.peak_engine_mb, 1) if engine == "trino" else None,
+        "dbt_peak_rss_mb": round(rss.children_mb, 1),
+        "engine_peak_rss_mb": round(rss.peak_mb["trino"], 1) if "trino" in rss.peak_mb else None,
     }
 
 

@@ -14,9 +14,7 @@ writes benchmarks/results/history.md with a chart (history.png).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import RESULTS_DIR, _children, _rss_kb, append_results  # noqa: E402
+from run import RESULTS_DIR, MemorySampler, append_results  # noqa: E402
 from taxi_generator.anomalies import AnomalyRates  # noqa: E402
 from taxi_generator.producer import run_generator  # noqa: E402
 
@@ -39,30 +37,6 @@ from lakehouse.settings import get_settings  # noqa: E402
 from lakehouse.verify import run_verify  # noqa: E402
 
 EVENTS_PER_DAY = 100_000
-
-
-class PeakRss:
-    """Peak resident memory of this process's child processes (dbt runs in one)."""
-
-    def __init__(self, interval: float = 0.2) -> None:
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.interval = interval
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            kids = _children(os.getpid())
-            self.peak_mb = max(self.peak_mb, sum(_rss_kb(p) for p in kids) / 1024)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def one(history: int, increment: int) -> dict[str, Any]:
@@ -99,7 +73,7 @@ def one(history: int, increment: int) -> dict[str, Any]:
           start_date=today - timedelta(days=2), days=2, anomalies=AnomalyRates.uniform(0.01))  # fmt: skip
     timed("bronze", run_bronze, settings)
     silver = timed("silver", run_silver, settings)
-    with PeakRss() as rss:
+    with MemorySampler(interval=0.2) as rss:
         timed("dbt_build", run_dbt, settings, "build")
     # the steps that carry the data; verify audits all of it (bronze, silver, gold) by design
     stages["pipeline"] = round(time.monotonic() - t_all, 3)
@@ -112,7 +86,7 @@ def one(history: int, increment: int) -> dict[str, Any]:
         "silver_mode": silver.offsets.get("mode"),
         "silver_new_rows": silver.offsets.get("new_rows"),
         "silver_touched_dates": silver.offsets.get("touched_dates"),
-        "dbt_build_peak_rss_mb": round(rss.peak_mb, 1),
+        "dbt_build_peak_rss_mb": round(rss.children_mb, 1),
         "silver_rows_after": report.figures["silver_rows"],
         "reconciled": report.ok,
     }

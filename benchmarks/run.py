@@ -61,13 +61,16 @@ def _children(pid: int) -> list[int]:
 
 
 class MemorySampler:
-    """Samples the resident memory of each engine (process tree) every `interval` seconds."""
+    """Peak resident memory (MB), sampled every `interval` seconds: of each engine's process tree
+    (`peak_mb[name]`), of this process with its children ("pipeline (python, dbt)"), of the
+    children alone (`children_mb`: dbt runs in one), and of all of them together."""
 
-    def __init__(self, engines: dict[str, int | None], interval: float = 0.5):
-        self.engines = {k: v for k, v in engines.items() if v}
+    def __init__(self, engines: dict[str, int | None] | None = None, interval: float = 0.5):
+        self.engines = {k: v for k, v in (engines or {}).items() if v}
         self.interval = interval
         self.peak_mb: dict[str, float] = dict.fromkeys(self.engines, 0.0)
         self.peak_total_mb = 0.0
+        self.children_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -78,7 +81,9 @@ class MemorySampler:
                 mb = sum(_rss_kb(p) for p in [pid, *_children(pid)]) / 1024
                 self.peak_mb[name] = max(self.peak_mb[name], mb)
                 total += mb
-            me = sum(_rss_kb(p) for p in [os.getpid(), *_children(os.getpid())]) / 1024
+            kids = sum(_rss_kb(p) for p in _children(os.getpid())) / 1024
+            self.children_mb = max(self.children_mb, kids)
+            me = _rss_kb(os.getpid()) / 1024 + kids
             self.peak_mb["pipeline (python, dbt)"] = max(
                 self.peak_mb.get("pipeline (python, dbt)", 0.0), me
             )

@@ -12,8 +12,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${TAXI_CACHE:-$HOME/.cache/taxi-lakehouse}"
 POM="$REPO/trino/pom.xml"
 VERSION="$(sed -n 's:.*<trino.version>\(.*\)</trino.version>.*:\1:p' "$POM")"
+# the SQLite JDBC driver Flink's catalog uses (one pin: flink/jars/pom.xml)
+SQLITE_JDBC="$(sed -n 's:.*<sqlite-jdbc.version>\(.*\)</sqlite-jdbc.version>.*:\1:p' "$REPO/flink/jars/pom.xml")"
 HOME_DIR="$CACHE/trino-$VERSION"
-STAMP="$HOME_DIR/.installed-$(sha256sum "$POM" | cut -c1-16)"
+STAMP="$HOME_DIR/.installed-$( (cat "$POM"; echo "$SQLITE_JDBC") | sha256sum | cut -c1-16)"
 
 if [ -t 1 ]; then _c=$'\033[1;34m' _e=$'\033[1;31m' _r=$'\033[0m'; else _c='' _e='' _r=''; fi
 log() { printf '%s[trino]%s %s\n' "$_c" "$_r" "$*"; }
@@ -39,7 +41,8 @@ if [ ! -f "$STAMP" ]; then
   tmp="$(mktemp -d "$CACHE/.trino-download.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
   # Maven 3.8 writes colour resets even in batch mode: stripped (pipefail keeps its status)
-  mvn -q -B --strict-checksums -f "$POM" dependency:copy -DoutputDirectory="$tmp/dl" 2>&1 \
+  mvn -q -B --strict-checksums -f "$POM" dependency:copy \
+      -Dsqlite-jdbc.version="$SQLITE_JDBC" -DoutputDirectory="$tmp/dl" 2>&1 \
     | sed 's/\x1b\[[0-9;]*m//g' || die "could not resolve the artifacts of $POM"
   mkdir -p "$tmp/dist"
   tar -xzf "$tmp/dl/trino-server-core-$VERSION.tar.gz" -C "$tmp/dist" --strip-components=1
