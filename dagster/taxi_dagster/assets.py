@@ -8,7 +8,6 @@ results (counts, offsets, snapshots, durations) to Dagster metadata.
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from dagster import (
@@ -33,6 +32,7 @@ from lakehouse import catalog as cat
 from lakehouse import topics
 from lakehouse.dbt_runner import engine_args
 from lakehouse.flink.jobs import StepResult, run_bronze, run_silver
+from lakehouse.settings import Settings
 from lakehouse.verify import VerificationError, VerifyReport, run_verify
 
 from .project import dbt_project
@@ -260,29 +260,34 @@ dbt_translator = LakehouseDbtTranslator(
 )
 
 
-def _with_row_counts(events: list[Any], manifest: Mapping[str, Any], gold_path: Path) -> list[Any]:
-    """Add dagster/row_count to each dbt model/seed output, read from the gold DuckDB file
-    after dbt has finished (while dbt runs it holds DuckDB's single writer lock)."""
+def _with_row_counts(
+    events: list[Any], manifest: Mapping[str, Any], settings: Settings
+) -> list[Any]:
+    """Add dagster/row_count to each dbt model/seed output, counted on the engine that built gold
+    (lakehouse.gold.gold_rows: DuckDB or Trino) after dbt has finished (while dbt runs on DuckDB
+    it holds the single writer lock)."""
     import duckdb
+    from trino.exceptions import TrinoQueryError
 
-    if not gold_path.exists():
+    from lakehouse.gold import gold_rows, gold_tables
+
+    if gold_tables(settings) is None:
         return events
     nodes = manifest.get("nodes", {})
     out = []
-    with duckdb.connect(str(gold_path), read_only=True) as con:
-        for event in events:
-            unique_id = event.metadata.get("unique_id") if isinstance(event, Output) else None
-            relation = nodes.get(getattr(unique_id, "value", unique_id), {}).get("relation_name")
-            if relation:
-                # "gold"."main"."fct_trips": the database is the file's name, keep schema.table
-                schema_table = [p.strip('"') for p in relation.split(".")][-2:]
-                table = ".".join(f'"{p}"' for p in schema_table)
-                try:
-                    count = con.execute(f"select count(*) from {table}").fetchone()[0]
-                    event = event.with_metadata({**event.metadata, "dagster/row_count": count})
-                except duckdb.Error:
-                    pass
-            out.append(event)
+    for event in events:
+        unique_id = event.metadata.get("unique_id") if isinstance(event, Output) else None
+        relation = nodes.get(getattr(unique_id, "value", unique_id), {}).get("relation_name")
+        if relation:
+            # the model's table, unqualified: gold's schema on either engine (the prepared
+            # manifest names DuckDB's "gold"."main" even when the build ran on Trino)
+            table = relation.split(".")[-1]
+            try:
+                count = gold_rows(settings, f"select count(*) from {table}")[0][0]
+                event = event.with_metadata({**event.metadata, "dagster/row_count": count})
+            except (duckdb.Error, TrinoQueryError):
+                pass  # an ephemeral model has no table to count
+        out.append(event)
     return out
 
 
@@ -301,8 +306,7 @@ def build_gold_dbt_assets():  # noqa: ANN201 - an AssetsDefinition
         invocation = dbt.cli(["build", *engine_args(dbt.lakehouse.get_settings(), "build")],
                              context=context)  # fmt: skip
         events = list(invocation.stream())
-        gold = dbt.lakehouse.get_settings().gold_path
-        yield from _with_row_counts(events, invocation.manifest, gold)
+        yield from _with_row_counts(events, invocation.manifest, dbt.lakehouse.get_settings())
 
     return gold_dbt
 

@@ -4,8 +4,9 @@
 the Kestra flow in Kestra's embedded runner, its tasks running `lakehouse` in the tools container
 of the stack -> reconciled; `make down` + `make up` keeps the data and the next gold build is
 incremental; streaming on two TaskManagers, one killed with `docker kill`, exact recovery from
-the checkpoint volume; gold on Trino (GOLD_ENGINE=trino), a coordinator and two workers. The stack runs under its own project name, host ports and env file, and
-everything it made (containers, networks, volumes) is removed at the end (KEEP_STACK=1 keeps it).
+the checkpoint volume; gold on Trino (GOLD_ENGINE=trino), a coordinator and two workers. The
+stack runs under its own project name, host ports and env file, and everything it made
+(containers, networks, volumes) is removed at the end (KEEP_STACK=1 keeps it).
 
 Needs a Docker Engine: docker/engine.sh installs and starts one where none answers, builds
 Compose v2 and the Debian base image where no registry can be pulled from.

@@ -1,15 +1,19 @@
 """Gold on Trino (GOLD_ENGINE=trino): the same dbt project through dbt-trino on the project's
-Iceberg catalog writes gold as Iceberg tables; verify, the query shell and the report read it from Trino; the build is
-incremental (Trino's table_changes over the snapshots since the consumed one), survives a
+Iceberg catalog writes gold as Iceberg tables; verify, the query shell and the report read it
+from Trino; the build is incremental (Trino's table_changes over the snapshots since the
+consumed one), also when Dagster's sensor and gold_refresh job drive it; it survives a
 compaction and a full silver recompute, and equals a rebuild from scratch (Kafka, Flink,
-Iceberg, Trino, dbt; Trino started by the native stack)."""
+Iceberg, Trino, dbt, Dagster; Trino started by the native stack)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from dagster import DagsterEventType, SkipReason, build_sensor_context
 from rich.console import Console
+from taxi_dagster.definitions import build_definitions, silver_snapshot_sensor
+from taxi_dagster.resources import LakehouseResource
 from taxi_generator.anomalies import AnomalyRates
 from taxi_generator.producer import run_generator
 
@@ -96,8 +100,26 @@ def test_gold_on_trino_is_iceberg_incremental_and_equals_a_full_rebuild(trino: S
     assert compacted.tables[0]["compaction"]["rewritten_data_files"] >= 2
     plan = trino_silver_loads(s)["trips"]
     assert plan["mode"] == "incremental" and plan["after_snapshot_id"] is not None, plan
-    run_dbt(s, "build")
+    # ... built by Dagster this time: its sensor sees the snapshots gold has not consumed and
+    # asks for a gold_refresh run, whose dbt assets get the planned snapshots (engine_args)
+    resource = LakehouseResource.from_settings(s)
+    requested = silver_snapshot_sensor(build_sensor_context(resources={"lakehouse": resource}))
+    assert not isinstance(requested, SkipReason), requested
+    (request,) = requested.run_requests
+    job = build_definitions(resource).resolve_job_def("gold_refresh")
+    result = job.execute_in_process(tags=request.tags, raise_on_error=False)
+    assert result.success, [e.event_specific_data.error.message
+                            for e in result.all_events if e.is_step_failure]  # fmt: skip
     assert _facts(s) == _silver_rows(s)
+    mats = [e.event_specific_data.materialization for e in result.all_events
+            if e.event_type == DagsterEventType.ASSET_MATERIALIZATION]  # fmt: skip
+    counts = {m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
+              for m in mats if "dagster/row_count" in m.metadata}  # fmt: skip
+    assert counts["fct_trips"] == _facts(s), counts  # counted on Trino
+    assert 0 < counts["stg_trips"] < _facts(s), counts  # only the new rows
+    assert isinstance(
+        silver_snapshot_sensor(build_sensor_context(resources={"lakehouse": resource})), SkipReason
+    )
     assert run_verify(s).ok
 
     # a full silver recompute (an Iceberg overwrite): gold is rebuilt from all of silver
