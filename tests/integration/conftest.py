@@ -75,6 +75,20 @@ def fresh(stack: NativeStack) -> Settings:
     return settings
 
 
+@pytest.fixture
+def trino(fresh: Settings) -> Iterator[Settings]:
+    """The test stack's settings with gold on Trino (GOLD_ENGINE=trino), Trino started by the
+    native stack (and stopped after)."""
+    settings = make_settings(gold_engine="trino", trino_url="http://127.0.0.1:18089",
+                             trino_heap_gb=3)  # fmt: skip
+    native = NativeStack(settings)
+    native.trino_up()
+    try:
+        yield settings
+    finally:
+        native._svc("trino").stop(timeout=30)
+
+
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, dirs_exist_ok=True)
 

@@ -7,8 +7,6 @@ Iceberg, Trino, dbt, Dagster; Trino started by the native stack)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from dagster import DagsterEventType, SkipReason, build_sensor_context
 from rich.console import Console
@@ -23,31 +21,15 @@ from lakehouse.dbt_runner import run_dbt
 from lakehouse.flink.jobs import run_bronze, run_silver
 from lakehouse.gold import compare_full_refresh, gold_rows, silver_changes
 from lakehouse.maintenance import run_maintenance
-from lakehouse.native.stack import NativeStack
 from lakehouse.query import QueryError, run_sql
 from lakehouse.report import write_report
 from lakehouse.settings import Settings
 from lakehouse.silver_increment import trino_silver_loads
 from lakehouse.verify import run_verify
 
-from .conftest import make_settings
-
 pytestmark = pytest.mark.integration
 
 RATES = AnomalyRates(duplicate=0.03, negative_amount=0.01, invalid_location_id=0.01, late=0.05)
-
-
-@pytest.fixture
-def trino(fresh: Settings) -> Iterator[Settings]:
-    """The test stack's settings with gold on Trino, Trino started (and stopped after)."""
-    settings = make_settings(gold_engine="trino", trino_url="http://127.0.0.1:18089",
-                             trino_heap_gb=3)  # fmt: skip
-    native = NativeStack(settings)
-    native.trino_up()
-    try:
-        yield settings
-    finally:
-        native._svc("trino").stop(timeout=30)
 
 
 def _batch(s: Settings, events: int, seed: int) -> None:

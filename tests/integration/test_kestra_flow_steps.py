@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lakehouse import catalog as cat
 from lakehouse.settings import REPO_ROOT, Settings
 
 from .conftest import settings_env
@@ -173,11 +174,16 @@ KESTRA_JAVA_HOME = Path(os.environ.get("KESTRA_JAVA_HOME", "/usr/lib/jvm/temurin
     not (KESTRA_JAVA_HOME / "bin" / "java").exists() or shutil.which("mvn") is None,
     reason=f"Kestra 2.x needs a JDK 25 (none at {KESTRA_JAVA_HOME}; set KESTRA_JAVA_HOME) and mvn",
 )
-def test_flow_runs_in_kestras_embedded_runner(fresh: Settings) -> None:
+@pytest.mark.parametrize("gold_engine", ["duckdb", "trino"])
+def test_flow_runs_in_kestras_embedded_runner(
+    gold_engine: str, request: pytest.FixtureRequest
+) -> None:
     """The flow executed by Kestra 2.0 itself (kestra/validate FlowExecutionTest: executor, worker
-    and Process task runner in one JVM, memory queue/repository) against the test stack."""
+    and Process task runner in one JVM, memory queue/repository) against the test stack, with gold
+    on DuckDB and on Trino (GOLD_ENGINE=trino in the worker's environment, as in compose)."""
+    settings: Settings = request.getfixturevalue("trino" if gold_engine == "trino" else "fresh")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_EXECUTION")}
-    env.update(settings_env(fresh))
+    env.update(settings_env(settings))
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.run(
         [
@@ -195,3 +201,9 @@ def test_flow_runs_in_kestras_embedded_runner(fresh: Settings) -> None:
     report = "\n".join(line for line in proc.stdout.splitlines() if line.startswith("kestra "))
     assert proc.returncode == 0, f"{report}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     assert "SUCCESS flow outputs=" in report and "verified=true" in report, report
+    if gold_engine == "trino":  # gold was built on Trino: Iceberg tables in the gold namespace
+        catalog = cat.load_catalog(settings)
+        facts = cat.row_count(cat.load_table(catalog, f"{settings.gold_namespace}.fct_trips"))
+        silver = cat.row_count(cat.load_table(catalog, f"{settings.silver_namespace}.trips"))
+        assert facts == silver > 0, (facts, silver)
+        assert not settings.gold_path.exists()  # and nothing in DuckDB
