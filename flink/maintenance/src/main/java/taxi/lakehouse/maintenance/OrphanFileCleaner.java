@@ -2,6 +2,12 @@ package taxi.lakehouse.maintenance;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -35,7 +41,8 @@ import org.apache.iceberg.io.SupportsPrefixOperations;
  *
  * <ol>
  *   <li>list every file under the table location (and write.data.path / write.metadata.path if
- *       set) with the table's FileIO ({@link SupportsPrefixOperations}: HadoopFileIO, S3FileIO);
+ *       set): local directories with java.nio, object stores with the table's FileIO ({@link
+ *       SupportsPrefixOperations}: S3FileIO, HadoopFileIO);
  *   <li>collect every reachable file: all metadata.json files of the metadata log, version hint,
  *       statistics files, and for every snapshot still in the metadata its manifest list, its
  *       manifests and the data/delete files they reference;
@@ -64,12 +71,6 @@ final class OrphanFileCleaner {
 
   Map<String, Object> run(Table table, long olderThanMs, boolean dryRun) {
     FileIO io = table.io();
-    if (!(io instanceof SupportsPrefixOperations)) {
-      throw new IllegalStateException(
-          "cannot list files to find orphans: FileIO "
-              + io.getClass().getName()
-              + " does not implement SupportsPrefixOperations");
-    }
     if (System.currentTimeMillis() - olderThanMs < ONE_DAY_MS) {
       log.info(
           "%s: WARNING orphan threshold is less than a day ago; files of in-flight or "
@@ -89,7 +90,7 @@ final class OrphanFileCleaner {
     int tooYoung = 0;
     for (String prefix : prefixes) {
       String prefixKey = key(prefix) + "/";
-      for (FileInfo file : ((SupportsPrefixOperations) io).listPrefix(prefix + "/")) {
+      for (FileInfo file : listFiles(io, prefix)) {
         String k = key(file.location());
         if (!k.startsWith(prefixKey)) {
           continue; // never touch anything outside the table's own directories
@@ -156,6 +157,96 @@ final class OrphanFileCleaner {
         "orphan_files",
         orphans.size() > MAX_REPORTED_PATHS ? orphans.subList(0, MAX_REPORTED_PATHS) : orphans);
     return result;
+  }
+
+  /**
+   * Every file under {@code prefix}. A local directory is walked with java.nio, not the FileIO:
+   * Hadoop's local listing reads each file's permissions with a forked {@code ls} when its native
+   * library is absent (as here), which is slow and fails the whole run when a streaming commit
+   * deletes one of its temporary manifests between the directory read and that {@code ls}. A file
+   * that vanishes during the walk is skipped: a deleted file is no orphan. Object stores list
+   * names with their metadata in one response, so they keep the FileIO listing.
+   */
+  static Iterable<FileInfo> listFiles(FileIO io, String prefix) {
+    Path local = localPath(prefix);
+    if (local == null) {
+      if (!(io instanceof SupportsPrefixOperations)) {
+        throw new IllegalStateException(
+            "cannot list files to find orphans: FileIO "
+                + io.getClass().getName()
+                + " does not implement SupportsPrefixOperations");
+      }
+      return ((SupportsPrefixOperations) io).listPrefix(prefix + "/");
+    }
+    List<FileInfo> files = new ArrayList<>();
+    if (!Files.isDirectory(local)) {
+      return files;
+    }
+    try {
+      Files.walkFileTree(local, new VanishingFilesVisitor(files));
+    } catch (IOException e) {
+      throw new UncheckedIOException("failed to list " + local, e);
+    }
+    return files;
+  }
+
+  /** The local path of a {@code file:} or scheme-less location; null for any other scheme. */
+  static Path localPath(String location) {
+    int colon = location.indexOf(':');
+    int slash = location.indexOf('/');
+    boolean hasScheme = colon > 0 && (slash < 0 || colon < slash);
+    if (!hasScheme) {
+      return Path.of(location);
+    }
+    if (!location.substring(0, colon).equalsIgnoreCase("file")) {
+      return null;
+    }
+    return Path.of(key(location));
+  }
+
+  /**
+   * Collects regular files but Hadoop's {@code .name.crc} checksums (as Hadoop's own listing
+   * does); tolerates files and directories deleted while it walks.
+   */
+  static final class VanishingFilesVisitor extends SimpleFileVisitor<Path> {
+    private final List<FileInfo> files;
+
+    VanishingFilesVisitor(List<FileInfo> files) {
+      this.files = files;
+    }
+
+    @Override
+    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+      String name = file.getFileName().toString();
+      if (name.startsWith(".") && name.endsWith(".crc")) {
+        // Hadoop's local checksum of a file, hidden by its listing and deleted with the file
+        return FileVisitResult.CONTINUE;
+      }
+      if (attrs.isRegularFile()) {
+        files.add(
+            new FileInfo(
+                file.toUri().toString(),
+                attrs.size(),
+                attrs.lastModifiedTime().toMillis()));
+      }
+      return FileVisitResult.CONTINUE;
+    }
+
+    @Override
+    public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+      if (e instanceof NoSuchFileException) {
+        return FileVisitResult.CONTINUE; // deleted after its directory was read
+      }
+      throw e;
+    }
+
+    @Override
+    public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+      if (e != null && !(e instanceof NoSuchFileException)) {
+        throw e;
+      }
+      return FileVisitResult.CONTINUE;
+    }
   }
 
   /** The table location plus write.data.path / write.metadata.path when they point elsewhere. */

@@ -426,6 +426,45 @@ class MaintainTest {
     assertEquals("{\"k\":\"v\\\"\\n\"}", Json.write(Map.of("k", "v\"\n")));
   }
 
+  @Test
+  void localListingSkipsFilesDeletedMidWalkAndFailsOnOtherErrors() throws Exception {
+    // Flink's committer deletes its temporary manifests right after each checkpoint commit; one
+    // that goes between the directory read and the attribute read must not fail the run
+    List<org.apache.iceberg.io.FileInfo> seen = new ArrayList<>();
+    OrphanFileCleaner.VanishingFilesVisitor visitor = new OrphanFileCleaner.VanishingFilesVisitor(seen);
+    Path gone = dir.resolve("gone.avro");
+    assertEquals(
+        java.nio.file.FileVisitResult.CONTINUE,
+        visitor.visitFileFailed(gone, new java.nio.file.NoSuchFileException(gone.toString())));
+    assertEquals(
+        java.nio.file.FileVisitResult.CONTINUE,
+        visitor.postVisitDirectory(dir, new java.nio.file.NoSuchFileException(dir.toString())));
+    org.junit.jupiter.api.Assertions.assertThrows(
+        java.nio.file.AccessDeniedException.class,
+        () -> visitor.visitFileFailed(gone, new java.nio.file.AccessDeniedException(gone.toString())));
+    assertTrue(seen.isEmpty());
+
+    // a real walk: regular files only, as file: URIs with size and modification time
+    Path root = dir.resolve("walk");
+    Files.createDirectories(root.resolve("a/b"));
+    Files.write(root.resolve("a/b/x.parquet"), new byte[] {1, 2, 3});
+    Files.write(root.resolve("y.avro"), new byte[] {1});
+    Files.write(root.resolve(".y.avro.crc"), new byte[] {1});
+    Map<String, Long> sizes = new java.util.TreeMap<>();
+    for (org.apache.iceberg.io.FileInfo f : OrphanFileCleaner.listFiles(null, "file:" + root)) {
+      assertTrue(f.location().startsWith("file:/"), f.location());
+      assertTrue(f.createdAtMillis() > 0);
+      sizes.put(localPath(f.location()).toString(), f.size());
+    }
+    assertEquals(
+        Map.of(root.resolve("a/b/x.parquet").toString(), 3L, root.resolve("y.avro").toString(), 1L),
+        sizes);
+    assertFalse(OrphanFileCleaner.listFiles(null, root + "/missing").iterator().hasNext());
+    assertEquals(Path.of("/a/b"), OrphanFileCleaner.localPath("file:///a/b"));
+    assertEquals(Path.of("/a/b"), OrphanFileCleaner.localPath("/a/b"));
+    assertEquals(null, OrphanFileCleaner.localPath("s3://bucket/a/b"));
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   private static final class Result {
