@@ -6,6 +6,7 @@ then `.env` at the repository root. Nothing else hard-codes hosts, credentials o
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -23,7 +24,12 @@ class Settings(BaseSettings):
 
     # --- where the native runtime keeps its data (git-ignored) and its downloads (outside git)
     lakehouse_home: Path = Field(default=REPO_ROOT / ".lakehouse")
-    cache_dir: Path = Field(default=Path.home() / ".cache" / "taxi-lakehouse")
+    # engines and downloads: CACHE_DIR, else the TAXI_CACHE that make and bootstrap install into
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(
+            os.environ.get("TAXI_CACHE") or Path.home() / ".cache" / "taxi-lakehouse"
+        )
+    )
 
     # --- Kafka
     kafka_bootstrap_servers: str = "localhost:9092"

@@ -71,3 +71,23 @@ def test_an_empty_path_setting_is_unset_not_the_working_directory(
     assert dbt_env(s)["ZONE_LOOKUP_CSV"] == ""
     monkeypatch.setenv("ZONE_LOOKUP_CSV", str(tmp_path / "zones.csv"))
     assert Settings(lakehouse_home=tmp_path).zone_lookup_csv == tmp_path / "zones.csv"
+
+
+def test_the_engines_are_found_in_the_taxi_cache_that_bootstrap_installed_into(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """TAXI_CACHE (make, bootstrap, CI) places the engines; Trino's home follows it too."""
+    from lakehouse.native.trino_server import trino_home, trino_version
+    from lakehouse.settings import Settings
+
+    monkeypatch.delenv("CACHE_DIR", raising=False)
+    monkeypatch.delenv("TRINO_HOME", raising=False)
+    monkeypatch.setenv("TAXI_CACHE", str(tmp_path / "cache"))
+    s = Settings(lakehouse_home=tmp_path)
+    assert s.cache_dir == tmp_path / "cache"
+    assert trino_home(s) == tmp_path / "cache" / f"trino-{trino_version()}"
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "explicit"))
+    assert Settings(lakehouse_home=tmp_path).cache_dir == tmp_path / "explicit"
+    monkeypatch.delenv("CACHE_DIR")
+    monkeypatch.delenv("TAXI_CACHE")
+    assert Settings(lakehouse_home=tmp_path).cache_dir == Path.home() / ".cache" / "taxi-lakehouse"
