@@ -192,16 +192,11 @@ final class OrphanFileCleaner {
 
   /** The local path of a {@code file:} or scheme-less location; null for any other scheme. */
   static Path localPath(String location) {
-    int colon = location.indexOf(':');
-    int slash = location.indexOf('/');
-    boolean hasScheme = colon > 0 && (slash < 0 || colon < slash);
-    if (!hasScheme) {
+    String scheme = scheme(location);
+    if (scheme == null) {
       return Path.of(location);
     }
-    if (!location.substring(0, colon).equalsIgnoreCase("file")) {
-      return null;
-    }
-    return Path.of(key(location));
+    return scheme.equalsIgnoreCase("file") ? Path.of(key(location)) : null;
   }
 
   /**
@@ -368,10 +363,9 @@ final class OrphanFileCleaner {
    */
   static String key(String location) {
     String s = location;
-    int colon = s.indexOf(':');
-    int slash = s.indexOf('/');
-    if (colon > 0 && (slash < 0 || colon < slash)) {
-      s = s.substring(colon + 1);
+    String scheme = scheme(s);
+    if (scheme != null) {
+      s = s.substring(scheme.length() + 1);
       if (s.startsWith("//")) {
         int next = s.indexOf('/', 2);
         s = next < 0 ? "/" : s.substring(next);
@@ -394,6 +388,13 @@ final class OrphanFileCleaner {
       sb.setLength(sb.length() - 1);
     }
     return sb.toString();
+  }
+
+  /** The scheme of a location ({@code file}, {@code s3}, ...), or null when it has none. */
+  private static String scheme(String location) {
+    int colon = location.indexOf(':');
+    int slash = location.indexOf('/');
+    return colon > 0 && (slash < 0 || colon < slash) ? location.substring(0, colon) : null;
   }
 
   private static String stripTrailingSlashes(String s) {
