@@ -69,7 +69,15 @@ def test_silver_batch_overwrites_and_streaming_appends(settings: Settings) -> No
 def test_stream_properties_checkpoint_exactly_once_and_resume(settings: Settings) -> None:
     fresh = stream_properties(settings, "silver", None)
     assert fresh["execution.checkpointing.mode"] == "EXACTLY_ONCE"
-    assert fresh["execution.checkpointing.interval"] == "5s"
+    assert fresh["execution.checkpointing.interval"] == "2s"
+    # incremental checkpoints: each writes what changed, not all of the dedup state
+    assert fresh["state.backend.type"] == "rocksdb"
+    assert fresh["execution.checkpointing.incremental"] == "true"
+    heap = stream_properties(
+        settings.model_copy(update={"stream_state_backend": "hashmap"}), "silver", None
+    )
+    assert heap["state.backend.type"] == "hashmap"
+    assert heap["execution.checkpointing.incremental"] == "false"
     assert fresh["execution.checkpointing.externalized-checkpoint-retention"] == (
         "RETAIN_ON_CANCELLATION"
     )
