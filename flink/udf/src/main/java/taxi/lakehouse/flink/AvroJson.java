@@ -1,8 +1,11 @@
 package taxi.lakehouse.flink;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.Base64Variants;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.io.NumberOutput;
 
 import org.apache.flink.avro.shaded.org.apache.avro.Schema;
 
@@ -13,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -31,6 +35,12 @@ import java.util.List;
  * strings "NaN"/"Infinity"); string and enum symbol as JSON strings (escaped by Jackson; a string
  * that is not valid UTF-8 is an {@link InvalidUtf8Exception}: replacing bytes would alter data); bytes and fixed as Base64 strings; arrays as arrays; maps as objects.
  * Logical types are rendered as their underlying Avro type (a date is its int day number).
+ *
+ * <p>While rendering, the contract's top-level fields can be captured as {@link Fields}: the kind
+ * and literal text that parsing the rendered JSON would give {@link ParseTaxiEvent}, so the
+ * contract's rules run without parsing the text back (a quarter of the bronze job's thread at
+ * 20k events/s). A record whose text the JSON parser might treat differently (nested values, a
+ * string or name beyond Jackson's read limits) is marked incomplete: that one is parsed.
  */
 final class AvroJson {
 
@@ -57,12 +67,30 @@ final class AvroJson {
     private long itemBudget;
     private final JsonGenerator out;
 
-    private AvroJson(byte[] buf, int offset, int length, JsonGenerator out) {
+    /** Where the top-level contract fields go; NULL when not captured. */
+    private final Fields fields;
+
+    /** Jackson's read limits: a text beyond them fails the parse, so it is not captured. */
+    private static final StreamReadConstraints READ_LIMITS = StreamReadConstraints.defaults();
+
+    /**
+     * The contract fields of the top-level record ({@link ParseTaxiEvent#fieldIndex}), as parsing
+     * the rendered JSON would give them.
+     */
+    static final class Fields {
+        final byte[] kinds = new byte[ParseTaxiEvent.FIELD_COUNT];
+        final String[] texts = new String[ParseTaxiEvent.FIELD_COUNT];
+        /** False when the rendered text must be parsed instead (see the class comment). */
+        boolean complete = true;
+    }
+
+    private AvroJson(byte[] buf, int offset, int length, JsonGenerator out, Fields fields) {
         this.buf = buf;
         this.pos = offset;
         this.end = offset + length;
         this.itemBudget = (long) length + ZERO_WIDTH_ITEM_ALLOWANCE;
         this.out = out;
+        this.fields = fields;
     }
 
     /**
@@ -73,10 +101,23 @@ final class AvroJson {
      *     over after the datum
      */
     static String decode(Schema writer, byte[] buf, int offset, int length) throws IOException {
+        return decode(writer, buf, offset, length, null);
+    }
+
+    /** As {@link #decode(Schema, byte[], int, int)}, capturing the contract fields in {@code fields}. */
+    static String decode(Schema writer, byte[] buf, int offset, int length, Fields fields)
+            throws IOException {
         final StringWriter text = new StringWriter(Math.min(64 + 2 * length, 1 << 16));
         try (JsonGenerator g = JSON.createGenerator(text)) {
-            final AvroJson d = new AvroJson(buf, offset, length, g);
-            d.value(writer);
+            final AvroJson d = new AvroJson(buf, offset, length, g, fields);
+            if (fields != null && writer.getType() == Schema.Type.RECORD) {
+                d.topRecord(writer);
+            } else {
+                if (fields != null) {
+                    fields.complete = false; // not an object: the parser says malformed_json
+                }
+                d.value(writer);
+            }
             if (d.pos != d.end) {
                 throw new IOException((d.end - d.pos) + " bytes left over after the datum");
             }
@@ -111,14 +152,17 @@ final class AvroJson {
                 break;
             case STRING: {
                 final int n = readLength();
-                out.writeString(utf8(buf, pos, n));
+                final String str = utf8(buf, pos, n);
+                out.writeString(str);
                 pos += n;
+                limitLength(str.length());
                 break;
             }
             case BYTES: {
                 final int n = readLength();
                 out.writeBinary(buf, pos, n);
                 pos += n;
+                limitLength(base64Length(n));
                 break;
             }
             case FIXED: {
@@ -126,6 +170,7 @@ final class AvroJson {
                 require(n);
                 out.writeBinary(buf, pos, n);
                 pos += n;
+                limitLength(base64Length(n));
                 break;
             }
             case ENUM: {
@@ -139,6 +184,7 @@ final class AvroJson {
                 break;
             }
             case RECORD:
+                nested();
                 out.writeStartObject();
                 for (Schema.Field f : s.getFields()) {
                     out.writeFieldName(f.name());
@@ -147,6 +193,7 @@ final class AvroJson {
                 out.writeEndObject();
                 break;
             case ARRAY: {
+                nested();
                 final Schema items = s.getElementType();
                 out.writeStartArray();
                 for (long n = blockCount(); n > 0; n = blockCount()) {
@@ -158,6 +205,7 @@ final class AvroJson {
                 break;
             }
             case MAP: {
+                nested();
                 final Schema values = s.getValueType();
                 out.writeStartObject();
                 for (long n = blockCount(); n > 0; n = blockCount()) {
@@ -174,6 +222,154 @@ final class AvroJson {
             default:
                 throw new IOException("unsupported Avro type " + s.getType());
         }
+    }
+
+    /** The top-level record, capturing the contract's fields. */
+    private void topRecord(Schema s) throws IOException {
+        out.writeStartObject();
+        for (Schema.Field f : s.getFields()) {
+            final String name = f.name();
+            if (name.length() > READ_LIMITS.getMaxNameLength()) {
+                fields.complete = false;
+            }
+            out.writeFieldName(name);
+            final int idx = ParseTaxiEvent.fieldIndex(name);
+            if (idx < 0) {
+                value(f.schema());
+            } else {
+                field(f.schema(), idx);
+            }
+        }
+        out.writeEndObject();
+    }
+
+    /**
+     * One contract field: rendered as {@link #value} renders it, its kind and text recorded as
+     * the JSON parser would report them (a number's literal token text, a string's value).
+     */
+    private void field(Schema s, int idx) throws IOException {
+        byte kind;
+        String text = null;
+        switch (s.getType()) {
+            case NULL:
+                out.writeNull();
+                kind = ParseTaxiEvent.NULL;
+                break;
+            case BOOLEAN: {
+                final int b = readByte();
+                if (b > 1) {
+                    throw new IOException("invalid boolean byte " + b);
+                }
+                out.writeBoolean(b == 1);
+                kind = ParseTaxiEvent.BOOLEAN;
+                text = b == 1 ? "true" : "false";
+                break;
+            }
+            case INT:
+                text = Integer.toString(readInt());
+                out.writeNumber(text);
+                kind = ParseTaxiEvent.INT;
+                break;
+            case LONG:
+                text = Long.toString(readLong());
+                out.writeNumber(text);
+                kind = ParseTaxiEvent.INT;
+                break;
+            case FLOAT: {
+                final float v = Float.intBitsToFloat((int) readLittleEndian(4));
+                if (Float.isFinite(v)) {
+                    text = NumberOutput.toString(v, true); // what writeNumber(float) writes
+                    out.writeNumber(text);
+                    kind = numberKind(text);
+                } else {
+                    out.writeNumber(v); // a quoted string: "NaN", "Infinity", "-Infinity"
+                    text = Float.toString(v);
+                    kind = ParseTaxiEvent.STRING;
+                }
+                break;
+            }
+            case DOUBLE: {
+                final double v = Double.longBitsToDouble(readLittleEndian(8));
+                if (Double.isFinite(v)) {
+                    text = NumberOutput.toString(v, true); // what writeNumber(double) writes
+                    out.writeNumber(text);
+                    kind = numberKind(text);
+                } else {
+                    out.writeNumber(v);
+                    text = Double.toString(v);
+                    kind = ParseTaxiEvent.STRING;
+                }
+                break;
+            }
+            case STRING: {
+                final int n = readLength();
+                text = utf8(buf, pos, n);
+                out.writeString(text);
+                pos += n;
+                limitLength(text.length());
+                kind = ParseTaxiEvent.STRING;
+                break;
+            }
+            case BYTES:
+            case FIXED: {
+                final int n = s.getType() == Schema.Type.BYTES ? readLength() : s.getFixedSize();
+                require(n);
+                out.writeBinary(buf, pos, n);
+                text = Base64Variants.getDefaultVariant().encode(Arrays.copyOfRange(buf, pos, pos + n));
+                pos += n;
+                limitLength(text.length());
+                kind = ParseTaxiEvent.STRING;
+                break;
+            }
+            case ENUM: {
+                final List<String> symbols = s.getEnumSymbols();
+                text = symbols.get(index(symbols.size(), "enum"));
+                out.writeString(text);
+                kind = ParseTaxiEvent.STRING;
+                break;
+            }
+            case UNION: {
+                final List<Schema> branches = s.getTypes();
+                field(branches.get(index(branches.size(), "union")), idx);
+                return;
+            }
+            default: // record, array, map
+                value(s); // marks the fields incomplete
+                kind = ParseTaxiEvent.STRUCT;
+                break;
+        }
+        fields.kinds[idx] = kind;
+        fields.texts[idx] = text;
+    }
+
+    /** A JSON number token's kind: with a fraction or an exponent it is a float. */
+    private static byte numberKind(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            final char c = text.charAt(i);
+            if (c == '.' || c == 'e' || c == 'E') {
+                return ParseTaxiEvent.FLOAT;
+            }
+        }
+        return ParseTaxiEvent.INT;
+    }
+
+    /** Nested values are left to the parser (its nesting limit decides what is malformed). */
+    private void nested() {
+        if (fields != null) {
+            fields.complete = false;
+        }
+    }
+
+    /** A string longer than the parser reads is left to the parser (malformed_json there). */
+    private void limitLength(long chars) {
+        if (fields != null && chars > READ_LIMITS.getMaxStringLength()) {
+            fields.complete = false;
+        }
+    }
+
+    /** Characters of n bytes in padded Base64 (how bytes and fixed are rendered). */
+    private static long base64Length(long n) {
+        return 4 * ((n + 2) / 3);
     }
 
     /** Items in the next array/map block; 0 ends the value. Charged against the item budget. */

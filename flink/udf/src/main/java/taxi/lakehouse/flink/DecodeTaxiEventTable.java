@@ -26,7 +26,8 @@ import java.util.Set;
  *   <li>{@code avro}: Confluent wire format (magic byte 0, 4-byte big-endian schema id, Avro
  *       binary body written with that schema). The body is decoded with its writer schema from
  *       the registry and rendered as a JSON object (all writer fields, in schema order; see
- *       {@link AvroJson}), which then goes through ParseTaxiEvent. So Avro and JSON producers
+ *       {@link AvroJson}), whose fields go through ParseTaxiEvent's rules (captured while decoding,
+ *       not parsed back from the text). So Avro and JSON producers
  *       share one set of contract rules: a nullable VendorID that is null is
  *       {@code missing_field:VendorID} either way, and a v2 writer field such as
  *       {@code cbd_congestion_fee} comes through by name.
@@ -162,9 +163,10 @@ public class DecodeTaxiEventTable extends TableFunction<Row> {
         }
 
         final String json;
+        final AvroJson.Fields fields = new AvroJson.Fields();
         try {
             json = AvroJson.decode(
-                    writer.schema, bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH);
+                    writer.schema, bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH, fields);
         } catch (AvroJson.InvalidUtf8Exception e) {
             return rejected(AVRO_INVALID_UTF8, schemaId);
         } catch (Exception | StackOverflowError e) {
@@ -172,7 +174,14 @@ public class DecodeTaxiEventTable extends TableFunction<Row> {
             // record's fault; the writer schema is fine (other records decode with it).
             return rejected(UNDECODABLE, schemaId);
         }
-        return withParsed(json, schemaId, parser.eval(json));
+        // the contract fields were captured while decoding: the rules run without parsing the
+        // text back, unless the record holds what only the parser can judge
+        return withParsed(
+                json,
+                schemaId,
+                fields.complete
+                        ? ParseTaxiEvent.validateFields(fields.kinds, fields.texts)
+                        : parser.eval(json));
     }
 
     /** The writer for a schema id, or NULL for an id the registry does not know. */

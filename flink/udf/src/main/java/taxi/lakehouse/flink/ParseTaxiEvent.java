@@ -93,7 +93,8 @@ public class ParseTaxiEvent extends ScalarFunction {
     private static final int CONGESTION_SURCHARGE = 17;
     private static final int AIRPORT_FEE = 18;
     private static final int CBD_CONGESTION_FEE = 19;
-    private static final int FIELD_COUNT = 20;
+    /** Top-level fields the contract looks at: the length of {@link #validate}'s arrays. */
+    static final int FIELD_COUNT = 20;
 
     private static final String[] FIELD_NAMES = {
         "VendorID",
@@ -146,14 +147,14 @@ public class ParseTaxiEvent extends ScalarFunction {
      */
     private static final BigDecimal CENT_NOISE = new BigDecimal("0.000001");
 
-    // ---- kinds of JSON value seen for a field ----
-    private static final byte ABSENT = 0;
-    private static final byte NULL = 1;
-    private static final byte STRING = 2;
-    private static final byte INT = 3; // JSON integer token
-    private static final byte FLOAT = 4; // JSON number token with fraction and/or exponent
-    private static final byte BOOLEAN = 5;
-    private static final byte STRUCT = 6; // object or array
+    // ---- kinds of JSON value seen for a field (also filled by AvroJson, which skips the text) ----
+    static final byte ABSENT = 0;
+    static final byte NULL = 1;
+    static final byte STRING = 2;
+    static final byte INT = 3; // JSON integer token
+    static final byte FLOAT = 4; // JSON number token with fraction and/or exponent
+    static final byte BOOLEAN = 5;
+    static final byte STRUCT = 6; // object or array
 
     /** Longest numeric text we convert (Jackson's own default limit for number tokens). */
     private static final int MAX_NUMBER_LENGTH = 1000;
@@ -172,6 +173,21 @@ public class ParseTaxiEvent extends ScalarFunction {
         try {
             return parse(payload);
         } catch (Exception | StackOverflowError e) {
+            return invalid(MALFORMED_JSON);
+        }
+    }
+
+    /**
+     * The contract's rules on a record already split into its top-level fields: for each field of
+     * {@link #fieldIndex}, the kind of JSON value and its literal text (NULL for null, object,
+     * array). {@link AvroJson} fills them while decoding an Avro record, so its JSON text is not
+     * parsed back; {@link #eval} fills them from the JSON tokens.
+     * Never throws, like {@link #eval}.
+     */
+    static Row validateFields(byte[] kinds, String[] texts) {
+        try {
+            return validate(kinds, texts);
+        } catch (Exception e) {
             return invalid(MALFORMED_JSON);
         }
     }
@@ -241,6 +257,10 @@ public class ParseTaxiEvent extends ScalarFunction {
                 return invalid(MALFORMED_JSON);
             }
         }
+        return validate(kinds, texts);
+    }
+
+    private static Row validate(byte[] kinds, String[] texts) {
 
         // ---- missing_field ----
         for (int idx : REQUIRED) {
@@ -373,7 +393,8 @@ public class ParseTaxiEvent extends ScalarFunction {
         return null;
     }
 
-    private static int fieldIndex(String name) {
+    /** The index of a contract field, -1 for a field the contract does not look at. */
+    static int fieldIndex(String name) {
         switch (name) {
             case "VendorID":
                 return VENDOR_ID;

@@ -39,6 +39,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
@@ -205,8 +206,17 @@ class DecodeTaxiEventTableTest {
 
     final DecodeTaxiEventTable udf = new DecodeTaxiEventTable(registry);
 
+    /**
+     * Every Avro row of these tests is also a differential check: the contract's rules ran on the
+     * fields captured while decoding, and must give what parsing the rendered text gives.
+     */
     Row avro(byte[] payload) {
-        return decode(udf, payload, "avro", URL);
+        Row row = decode(udf, payload, "avro", URL);
+        if (row.getField(PAYLOAD) != null) {
+            String text = (String) row.getField(PAYLOAD);
+            assertEquals(Arrays.asList(toArray(new ParseTaxiEvent().eval(text))), typed(row), text);
+        }
+        return row;
     }
 
     Row json(byte[] payload) {
@@ -431,6 +441,118 @@ class DecodeTaxiEventTableTest {
                 + "\"t\":true,\"n\":{\"x\":null}}", row.getField(PAYLOAD));
         assertEquals("missing_field:VendorID", row.getField(REASON));
         assertEquals(20, row.getField(SCHEMA_ID));
+    }
+
+    @Test
+    void contractFieldsAreCapturedWhileDecoding() throws IOException {
+        byte[] b = wire(1, trip(V1));
+        AvroJson.Fields fields = new AvroJson.Fields();
+        String text = AvroJson.decode(V1, b, 5, b.length - 5, fields);
+        assertEquals(TRIP_JSON, text);
+        assertTrue(fields.complete, "a flat record needs no parse");
+        assertEquals("2", fields.texts[ParseTaxiEvent.fieldIndex("VendorID")]);
+        assertEquals(ParseTaxiEvent.INT, fields.kinds[ParseTaxiEvent.fieldIndex("VendorID")]);
+        assertEquals("3.2", fields.texts[ParseTaxiEvent.fieldIndex("trip_distance")]);
+        assertEquals(ParseTaxiEvent.FLOAT, fields.kinds[ParseTaxiEvent.fieldIndex("tolls_amount")]);
+        assertEquals(ParseTaxiEvent.ABSENT, fields.kinds[ParseTaxiEvent.fieldIndex("cbd_congestion_fee")]);
+
+        // a nested value anywhere: the parser judges the text (its nesting limit)
+        List<String> nested = new ArrayList<>(FIELDS_V1);
+        nested.add("{\"name\":\"extra_info\",\"type\":{\"type\":\"array\",\"items\":\"int\"}}");
+        GenericRecord r = trip(schema(nested));
+        r.put("extra_info", List.of(1, 2));
+        byte[] n = wire(30, r);
+        AvroJson.Fields partial = new AvroJson.Fields();
+        AvroJson.decode(r.getSchema(), n, 5, n.length - 5, partial);
+        assertTrue(!partial.complete);
+        registry.with(30, r.getSchema());
+        assertNull(avro(n).getField(REASON));
+    }
+
+    /**
+     * Any Avro type and value in the contract's fields: the captured fields give the row that
+     * parsing the rendered text gives (checked in {@link #avro}), valid or not.
+     */
+    @Test
+    void capturedFieldsAgreeWithTheParserForEveryTopLevelType() {
+        String[] types = {"int", "long", "float", "double", "string", "boolean", "bytes", "null",
+            "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"N\",\"Y\",\"x1\"]}",
+            "{\"type\":\"fixed\",\"name\":\"F\",\"size\":3}"};
+        String[] strings = {"2", "-0", "12.50", "1.5e3", "2026-01-05 08:15:00", "2026-02-30 08:15:00",
+            "N", "", "NaN", "-Infinity", "99999999999", "1e400", "0.001", "\u00e9\"\\"};
+        double[] doubles = {0.0, -0.0, 3.2, 28.64, 1e-7, 1e-8, 1.0e8, 99999999.995, 12.345, 1e21,
+            Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.MIN_VALUE, 5e-324};
+        long[] longs = {0, -1, 2, 161, Integer.MAX_VALUE, Integer.MIN_VALUE, 2147483648L, Long.MIN_VALUE,
+            Long.MAX_VALUE};
+        List<String> v2 = concat(FIELDS_V1, nullable("cbd_congestion_fee", "double"));
+        Random rnd = new Random(5);
+        int valid = 0;
+        for (int i = 0; i < 3_000; i++) {
+            // the valid trip of schema v2, with one or two fields of another type, or absent
+            List<String> fields = new ArrayList<>(v2);
+            Map<String, Schema> changed = new HashMap<>();
+            for (int c = 1 + rnd.nextInt(2); c > 0; c--) {
+                int k = rnd.nextInt(fields.size());
+                String f = fields.get(k);
+                if (f == null) {
+                    continue; // already removed
+                }
+                String name = f.substring(9, f.indexOf('"', 9));
+                if (rnd.nextInt(8) == 0) {
+                    fields.set(k, null);
+                    continue;
+                }
+                String t = types[rnd.nextInt(types.length)].replace("\"E\"", "\"E" + k + "\"")
+                        .replace("\"F\"", "\"F" + k + "\"");
+                String type = t.startsWith("{") ? t : "\"" + t + "\"";
+                if (rnd.nextBoolean() && !t.equals("null")) {
+                    type = "[\"null\"," + type + "]";
+                }
+                fields.set(k, "{\"name\":\"" + name + "\",\"type\":" + type + "}");
+                changed.put(name, null);
+            }
+            fields.removeIf(f -> f == null);
+            Schema s = schema(fields);
+            GenericRecord trip = trip(V2);
+            GenericRecord r = new GenericData.Record(s);
+            for (Schema.Field f : s.getFields()) {
+                if (!changed.containsKey(f.name())) {
+                    Object v = trip.get(f.name());
+                    if (v instanceof Double && rnd.nextBoolean()) {
+                        v = rnd.nextInt(100000) / 100.0; // amounts and distances of other trips
+                    }
+                    r.put(f.name(), v);
+                    continue;
+                }
+                Schema fs = f.schema();
+                if (fs.getType() == Schema.Type.UNION) {
+                    if (rnd.nextInt(4) == 0) {
+                        continue; // null
+                    }
+                    fs = fs.getTypes().get(1);
+                }
+                Object v = switch (fs.getType()) {
+                    case INT -> (int) longs[rnd.nextInt(6)];
+                    case LONG -> longs[rnd.nextInt(longs.length)];
+                    case FLOAT -> (float) doubles[rnd.nextInt(doubles.length)];
+                    case DOUBLE -> doubles[rnd.nextInt(doubles.length)];
+                    case STRING -> strings[rnd.nextInt(strings.length)];
+                    case BOOLEAN -> rnd.nextBoolean();
+                    case BYTES -> ByteBuffer.wrap(strings[rnd.nextInt(strings.length)].getBytes(StandardCharsets.UTF_8));
+                    case ENUM -> new GenericData.EnumSymbol(fs, fs.getEnumSymbols().get(rnd.nextInt(3)));
+                    case FIXED -> new GenericData.Fixed(fs, new byte[] {(byte) rnd.nextInt(256), 'a', 0});
+                    default -> null;
+                };
+                r.put(f.name(), v);
+            }
+            registry.with(1000 + i, s);
+            Row row = avro(wire(1000 + i, r)); // compares every field with the parser's row
+            assertNotNull(row.getField(PAYLOAD));
+            if (row.getField(REASON) == null) {
+                valid++;
+            }
+        }
+        assertTrue(valid > 500, "enough valid rows to compare their typed values: " + valid);
     }
 
     // ---------------------------------------------------------------- not Avro / not decodable
