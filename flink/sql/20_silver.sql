@@ -24,7 +24,8 @@
 --                              emitted, later copies never are), kept in state with a TTL
 --                              (table.exec.state.ttl) and checkpointed (exactly-once),
 --     ${silver_insert}       = INSERT INTO: appends per checkpoint, never equality deletes, so
---                              pyiceberg and DuckDB read silver while it streams.
+--                              pyiceberg and DuckDB read silver while it streams,
+--     ${silver_write_options} = no hash distribution to a single writer (parallelism 1).
 --   The batch run instead orders copies by Kafka partition/offset.
 
 SET 'execution.runtime-mode' = '${runtime_mode}';
@@ -145,7 +146,7 @@ WHERE copy_number = 1${not_in_silver};
 
 EXECUTE STATEMENT SET
 BEGIN
-  ${silver_insert} ${catalog}.${silver_db}.trips
+  ${silver_insert} ${catalog}.${silver_db}.trips${silver_write_options}
   SELECT trip_id, vendor_id, pickup_ts, dropoff_ts, pickup_date, passenger_count, trip_distance,
          rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
          fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,
@@ -153,7 +154,7 @@ BEGIN
          kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), cbd_congestion_fee
   FROM deduplicated_trips;
 
-  ${silver_insert} ${catalog}.${silver_db}.trips_rejected
+  ${silver_insert} ${catalog}.${silver_db}.trips_rejected${silver_write_options}
   SELECT trip_id, vendor_id, pickup_ts, dropoff_ts, pickup_date, passenger_count, trip_distance,
          rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
          fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,

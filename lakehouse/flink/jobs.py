@@ -72,6 +72,7 @@ def base_params(settings: Settings) -> dict[str, str]:
         # silver, batch (streaming.py overrides these for the long-running job)
         "proctime_column": "",
         "bronze_read_options": "",
+        "silver_write_options": "",
         "dedup_order": "kafka_partition, kafka_offset",
         "silver_insert": "INSERT OVERWRITE",
         "silver_rule_case": silver_rules.flink_case(),

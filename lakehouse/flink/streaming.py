@@ -138,6 +138,13 @@ def _params(settings: Settings, job: str) -> dict[str, str]:
                     " 'starting-strategy'='TABLE_SCAN_THEN_INCREMENTAL') */"
                 ),
                 "dedup_order": "proc_time",
+                # the tables' hash distribution groups rows by partition across writers; with
+                # one writer it is only a network exchange per row (a serialization each way)
+                "silver_write_options": (
+                    " /*+ OPTIONS('distribution-mode'='none') */"
+                    if settings.stream_parallelism == 1
+                    else ""
+                ),
                 "silver_insert": "INSERT INTO",
             }
         )

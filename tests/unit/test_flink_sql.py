@@ -64,6 +64,10 @@ def test_silver_batch_overwrites_and_streaming_appends(settings: Settings) -> No
     assert "INSERT INTO lakehouse.silver.trips" in stream and "OVERWRITE" not in stream
     assert "PROCTIME() AS proc_time" in stream and "ORDER BY proc_time" in stream
     assert "'streaming'='true'" in stream
+    # one streaming writer: no hash exchange before it; the batch job keeps the tables' hash
+    assert "trips /*+ OPTIONS('distribution-mode'='none') */" in stream
+    assert "trips_rejected /*+ OPTIONS('distribution-mode'='none') */" in stream
+    assert "OPTIONS('distribution-mode'" not in batch
 
 
 def test_stream_properties_checkpoint_exactly_once_and_resume(settings: Settings) -> None:
