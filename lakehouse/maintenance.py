@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,17 @@ def command(settings: Settings, properties_file: Path, tables: list[str], **ops:
     return args
 
 
+def _lower_priority(niceness: int) -> Callable[[], None] | None:
+    """Run in the child before exec: the maintenance JVM yields the CPU to the streaming jobs."""
+    if niceness <= 0:
+        return None
+
+    def lower() -> None:
+        os.nice(niceness)
+
+    return lower
+
+
 def default_tables(settings: Settings) -> list[str]:
     b, s = settings.bronze_namespace, settings.silver_namespace
     return [f"{b}.raw_trips", f"{b}.trips_dead_letter", f"{s}.trips", f"{s}.trips_rejected"]
@@ -131,6 +143,7 @@ def run_maintenance(
             command(settings, props_file, wanted, compact=compact, expire=expire,
                     orphans=orphans, dry_run=dry_run),
             capture_output=True, text=True, timeout=timeout_s,
+            preexec_fn=_lower_priority(settings.maintenance_nice),
         )  # fmt: skip
     finally:
         props_file.unlink(missing_ok=True)

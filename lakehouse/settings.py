@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     maintenance_orphan_age_h: float = 72.0
     # the Java that runs it (17+, the Flink jars' runtime); empty = `java` on PATH
     maintenance_java: str = ""
+    # CPU priority of that JVM (nice, 0-19): compaction is background work and must not take the
+    # cores from the streaming jobs beside it (at 20k events/s they have none to spare)
+    maintenance_nice: int = Field(default=19, ge=0, le=19)
 
     # --- dbt / gold
     gold_duckdb_path: Path | None = None  # default: <lakehouse_home>/gold/gold.duckdb
