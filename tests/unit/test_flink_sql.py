@@ -77,6 +77,7 @@ def test_stream_properties_checkpoint_exactly_once_and_resume(settings: Settings
     # incremental checkpoints: each writes what changed, not all of the dedup state
     assert fresh["state.backend.type"] == "rocksdb"
     assert fresh["execution.checkpointing.incremental"] == "true"
+    assert fresh["state.backend.rocksdb.use-bloom-filter"] == "true"
     heap = stream_properties(
         settings.model_copy(update={"stream_state_backend": "hashmap"}), "silver", None
     )
