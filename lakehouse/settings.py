@@ -78,8 +78,8 @@ class Settings(BaseSettings):
     # streaming mode (lakehouse stream start): long-running bronze and silver jobs
     stream_parallelism: int = 1  # per job; the native TaskManager has 2 slots: one job each
     # Iceberg commits on every checkpoint: freshness is about two intervals (bronze, then silver).
-    # 2 s: p95 freshness 5.6-12.5 s at 20k events/s here; 1 s fell behind (commit cost), and
-    # each table gets ~1,500 files an hour, which `lakehouse maintain` compacts
+    # 2 s: p95 freshness 4.3-4.9 s at 20k events/s here (docs/measurements.md); 1 s fell behind
+    # (commit cost); each table gets ~1,500 files an hour, which `lakehouse maintain` compacts
     stream_checkpoint_interval_s: int = 2
     # RocksDB with incremental checkpoints: a checkpoint writes only what changed, where the
     # heap backend writes all of silver's dedup state (every trip_id of the TTL) each time,
