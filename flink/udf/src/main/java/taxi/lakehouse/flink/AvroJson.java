@@ -130,14 +130,9 @@ final class AvroJson {
             case NULL:
                 out.writeNull();
                 break;
-            case BOOLEAN: {
-                final int b = readByte();
-                if (b > 1) {
-                    throw new IOException("invalid boolean byte " + b);
-                }
-                out.writeBoolean(b == 1);
+            case BOOLEAN:
+                out.writeBoolean(readBoolean());
                 break;
-            }
             case INT:
                 out.writeNumber(readInt());
                 break;
@@ -256,13 +251,10 @@ final class AvroJson {
                 kind = ParseTaxiEvent.NULL;
                 break;
             case BOOLEAN: {
-                final int b = readByte();
-                if (b > 1) {
-                    throw new IOException("invalid boolean byte " + b);
-                }
-                out.writeBoolean(b == 1);
+                final boolean b = readBoolean();
+                out.writeBoolean(b);
                 kind = ParseTaxiEvent.BOOLEAN;
-                text = b == 1 ? "true" : "false";
+                text = Boolean.toString(b);
                 break;
             }
             case INT:
@@ -414,6 +406,15 @@ final class AvroJson {
         if (n > end - pos) {
             throw new EOFException();
         }
+    }
+
+    /** One byte, 0 or 1. */
+    private boolean readBoolean() throws IOException {
+        final int b = readByte();
+        if (b > 1) {
+            throw new IOException("invalid boolean byte " + b);
+        }
+        return b == 1;
     }
 
     private int readByte() throws EOFException {
