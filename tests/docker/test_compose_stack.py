@@ -29,6 +29,8 @@ import pytest
 
 from lakehouse.settings import REPO_ROOT
 
+from ..kestra_embedded import run_flow_in_kestra
+
 pytestmark = pytest.mark.docker
 
 PROJECT = "taxi-lakehouse-test"
@@ -212,14 +214,7 @@ def test_kestra_flow_in_the_embedded_runner_against_the_stack(stack: None, tmp_p
     shim.chmod(0o755)
     env = {k: v for k, v in _env().items() if not k.startswith("KESTRA_EXECUTION")}
     env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
-    proc = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "validate_kestra_flow.sh"),
-         "-Dkestra.execute=true", "-Dtest=FlowExecutionTest"],
-        env=env, capture_output=True, text=True, timeout=1500, cwd=REPO_ROOT,
-    )  # fmt: skip
-    report = "\n".join(line for line in proc.stdout.splitlines() if line.startswith("kestra "))
-    assert proc.returncode == 0, f"{report}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
-    assert "SUCCESS flow outputs=" in report and "verified=true" in report, report
+    run_flow_in_kestra(env)
 
 
 def test_down_and_up_keep_the_data_and_the_next_build_is_incremental(stack: None) -> None:

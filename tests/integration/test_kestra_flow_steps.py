@@ -29,6 +29,7 @@ import yaml
 from lakehouse import catalog as cat
 from lakehouse.settings import REPO_ROOT, Settings
 
+from ..kestra_embedded import run_flow_in_kestra
 from .conftest import settings_env
 
 pytestmark = pytest.mark.integration
@@ -185,22 +186,7 @@ def test_flow_runs_in_kestras_embedded_runner(
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_EXECUTION")}
     env.update(settings_env(settings))
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(
-        [
-            "bash",
-            str(REPO_ROOT / "scripts" / "validate_kestra_flow.sh"),
-            "-Dkestra.execute=true",
-            "-Dtest=FlowExecutionTest",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        check=False,
-    )
-    report = "\n".join(line for line in proc.stdout.splitlines() if line.startswith("kestra "))
-    assert proc.returncode == 0, f"{report}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
-    assert "SUCCESS flow outputs=" in report and "verified=true" in report, report
+    run_flow_in_kestra(env)
     if gold_engine == "trino":  # gold was built on Trino: Iceberg tables in the gold namespace
         catalog = cat.load_catalog(settings)
         facts = cat.row_count(cat.load_table(catalog, f"{settings.gold_namespace}.fct_trips"))
