@@ -64,8 +64,9 @@ class EventStream:
         self.seed = seed
         self.days = days
         self.rates = anomalies or AnomalyRates()
-        #: Avro: clean trips in the hot path are encoded straight from the trip (no JSON text in
-        #: between); every other message stays JSON text for the encoder (encoding.py)
+        #: Avro: clean trips (late ones and resent duplicates included) are encoded straight from
+        #: the trip, no JSON text in between; the anomalies stay JSON text for the encoder
+        #: (encoding.py)
         self.encode_trip = encode_trip
         self.clock = Clock(resolve_start_date(start_date))
         self.planned = self.rates.planned_counts(events)
@@ -117,7 +118,7 @@ class EventStream:
         late, after = self._plan(arng)
         dup_sources = {s for extras in after.values() for kind, s in extras if kind == DUPLICATE}
         special = late | set(after) | dup_sources
-        sent: dict[int, tuple[str, str]] = {}  # duplicate sources, until resent
+        sent: dict[int, tuple[str, str | bytes]] = {}  # duplicate sources, until resent
 
         counts = self.counts
         keys = _KEYS
@@ -142,7 +143,10 @@ class EventStream:
                     kind = LATE
                 else:
                     trip = make(t)
-                key, value = keys[trip.pu_location_id], trip_to_json(trip, clock)
+                key = keys[trip.pu_location_id]
+                value = (
+                    trip_to_json(trip, clock) if encode_trip is None else encode_trip(trip, clock)
+                )
                 if here in dup_sources:
                     sent[here] = (key, value)
                 if kind == LATE:
