@@ -268,6 +268,9 @@ restart-strategy.type: fixed-delay
 restart-strategy.fixed-delay.attempts: 3
 restart-strategy.fixed-delay.delay: 5s
 env.java.opts.all: {java_opts} -XX:+UseG1GC
+# the gateway only plans (live heap ~60 MB after runs up to 1M events); uncapped, the JVM's
+# default of a quarter of RAM let it grow past 1 GB resident over a benchmark
+env.java.opts.sql-gateway: -Xms128m -Xmx512m
 """
         )
 
