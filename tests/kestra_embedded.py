@@ -4,13 +4,17 @@ scripts/validate_kestra_flow.sh. One helper for the native and the compose tests
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from lakehouse.settings import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "validate_kestra_flow.sh"
+#: Kestra 2.x needs Java 25: the script's default, or KESTRA_JAVA_HOME
+KESTRA_JAVA_HOME = Path(os.environ.get("KESTRA_JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"))
 
 
 def _tail(output: str | bytes | None, chars: int) -> str:

@@ -123,17 +123,14 @@ class EventStream:
         counts = self.counts
         keys = _KEYS
         make = factory.make
-        encode_trip = self.encode_trip
+        encode_trip = self.encode_trip or trip_to_json  # JSON text unless an encoder is given
         pos = 0
         try:
             for t in pickup_schedule(rng, n, clock.start_date, self.days):
                 if pos not in special:  # hot path
                     pos += 1
                     trip = make(t)
-                    if encode_trip is None:
-                        yield keys[trip.pu_location_id], trip_to_json(trip, clock), t, CLEAN
-                    else:
-                        yield keys[trip.pu_location_id], encode_trip(trip, clock), t, CLEAN
+                    yield keys[trip.pu_location_id], encode_trip(trip, clock), t, CLEAN
                     continue
                 here = pos
                 pos += 1  # counted before it is yielded: a closed stream never under-counts
@@ -143,10 +140,7 @@ class EventStream:
                     kind = LATE
                 else:
                     trip = make(t)
-                key = keys[trip.pu_location_id]
-                value = (
-                    trip_to_json(trip, clock) if encode_trip is None else encode_trip(trip, clock)
-                )
+                key, value = keys[trip.pu_location_id], encode_trip(trip, clock)
                 if here in dup_sources:
                     sent[here] = (key, value)
                 if kind == LATE:

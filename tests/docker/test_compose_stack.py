@@ -29,7 +29,7 @@ import pytest
 
 from lakehouse.settings import REPO_ROOT
 
-from ..kestra_embedded import run_flow_in_kestra
+from ..kestra_embedded import KESTRA_JAVA_HOME, run_flow_in_kestra
 
 pytestmark = pytest.mark.docker
 
@@ -198,8 +198,8 @@ def test_pipeline_through_the_tools_container_reconciles(stack: None, tmp_path: 
 def test_kestra_flow_in_the_embedded_runner_against_the_stack(stack: None, tmp_path: Path) -> None:
     """Kestra 2.0 executes kestra/flows/taxi_pipeline.yml (embedded runner, Process task
     runner); each task's `lakehouse` is the stack's tools container, as in the Kestra image."""
-    java_home = Path(os.environ.get("KESTRA_JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"))
-    assert (java_home / "bin" / "java").exists(), f"Kestra 2 needs a JDK 25 at {java_home}"
+    java = KESTRA_JAVA_HOME / "bin" / "java"
+    assert java.exists(), f"Kestra 2 needs a JDK 25 at {KESTRA_JAVA_HOME}"
     shim = tmp_path / "bin" / "lakehouse"
     shim.parent.mkdir()
     run = shlex.join([*compose_cmd(), "run", "--rm", "--no-deps", "-T"])

@@ -29,7 +29,7 @@ import yaml
 from lakehouse import catalog as cat
 from lakehouse.settings import REPO_ROOT, Settings
 
-from ..kestra_embedded import run_flow_in_kestra
+from ..kestra_embedded import KESTRA_JAVA_HOME, run_flow_in_kestra
 from .conftest import settings_env
 
 pytestmark = pytest.mark.integration
@@ -166,9 +166,6 @@ def test_flow_commands_run_in_order_and_reconcile(fresh: Settings, tmp_path: Pat
     names = {m["name"] for ms in metrics.values() for m in ms}
     assert {"messages_acked", "generate_duration", "bronze_rows", "silver_rows"} <= names, names
     assert {m["type"] for ms in metrics.values() for m in ms} == {"counter", "timer"}
-
-
-KESTRA_JAVA_HOME = Path(os.environ.get("KESTRA_JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"))
 
 
 @pytest.mark.skipif(

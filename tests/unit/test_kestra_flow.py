@@ -3,7 +3,6 @@ runs kestra/validate, a Maven project on Kestra's Maven Central artifacts)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,9 +11,10 @@ import pytest
 
 from lakehouse.settings import REPO_ROOT
 
-SCRIPT = REPO_ROOT / "scripts" / "validate_kestra_flow.sh"
+from ..kestra_embedded import KESTRA_JAVA_HOME as JAVA_HOME
+from ..kestra_embedded import SCRIPT
+
 FLOW = REPO_ROOT / "kestra" / "flows" / "taxi_pipeline.yml"
-JAVA_HOME = Path(os.environ.get("KESTRA_JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"))
 
 pytestmark = [
     pytest.mark.skipif(
