@@ -26,7 +26,7 @@ include make/defaults.mk
         stream-start stream-stop stream-status maintain deadletter \
         process-bronze process-silver dbt-build dbt-test dbt-docs query report verify demo pipeline \
         test test-unit \
-        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native benchmark-profile benchmark-gold \
+        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native benchmark-real benchmark-profile benchmark-gold \
         benchmark-streaming
 
 help: ## Show this help
@@ -130,6 +130,10 @@ demo: up create-topics ## Fresh machine to reconciled summary: install, start, r
 
 benchmark-native: bootstrap env ## Benchmark the native pipeline (results in benchmarks/results/)
 	@$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+benchmark-real: bootstrap env ## Real TLC rows tiled to SIZES (default 1M) and replayed end to end, beside a synthetic run of the same size (results in benchmarks/results/)
+	@$(PY) benchmarks/run.py --input tlc --sizes $(or $(SIZES),1000000) --reps 1
+	@$(PY) benchmarks/run.py --input synthetic --sizes $(or $(SIZES),1000000) --reps 1
 
 benchmark-profile: bootstrap env ## Where a warm 10k run's seconds go, step by step and phase by phase (resets the data)
 	@$(PY) benchmarks/profile_pipeline.py --events $(EVENTS) --runs 3

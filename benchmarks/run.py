@@ -163,8 +163,15 @@ def append_results(path: Path, benchmark: str, runs: list[dict[str, Any]]) -> No
 
 # ----------------------------------------------------------------------------- one run
 def run_once(
-    size: int, rep: int, orchestrator: str, cold: bool, anomaly_rate: float
+    size: int,
+    rep: int,
+    orchestrator: str,
+    cold: bool,
+    anomaly_rate: float,
+    source: Path | None = None,
 ) -> dict[str, Any]:
+    """One pipeline run; ``source``: replay these TLC files (``size`` rows) instead of
+    generating ``size`` events."""
     settings = get_settings()
     stack = NativeStack(settings)
     stack_start_s = None
@@ -179,7 +186,11 @@ def run_once(
     with MemorySampler(engine_pids(stack)) as mem:
         t0 = time.monotonic()
         if orchestrator == "plain":
-            result = run_pipeline(settings, events=size, anomaly_rate=anomaly_rate, seed=rep)
+            result = run_pipeline(
+                settings, events=size, anomaly_rate=anomaly_rate, seed=rep, source=source
+            )
+        elif source is not None:
+            raise SystemExit("--input tlc runs with the plain orchestrator only")
         elif orchestrator == "dagster":
             result = run_dagster(size, rep, anomaly_rate)
         else:
@@ -194,6 +205,7 @@ def run_once(
         "size": size,
         "rep": rep,
         "orchestrator": orchestrator,
+        "input": "synthetic" if source is None else "tlc",
         "mode": "cold" if cold else "warm",
         "stack_start_s": stack_start_s,
         "generator_events_per_s": gen["events_per_s"],
@@ -282,7 +294,8 @@ STAGES = ("generate_s", "bronze_s", "silver_s", "dbt_build_s", "verify_s")
 def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in records:
-        groups.setdefault((r["orchestrator"], r["mode"], r["size"]), []).append(r)
+        orch = r["orchestrator"] + (" (real TLC)" if r.get("input") == "tlc" else "")
+        groups.setdefault((orch, r["mode"], r["size"]), []).append(r)
     rows = []
     for (orch, mode, size), rs in sorted(
         groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
@@ -411,6 +424,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--anomaly-rate", type=float, default=0.01)
     ap.add_argument(
+        "--input",
+        choices=("synthetic", "tlc"),
+        default="synthetic",
+        help="synthetic: the generator; tlc: the real TLC sample tiled to each size "
+        "(benchmarks/tlc_tiles.py) and replayed",
+    )
+    ap.add_argument(
         "--streaming-rates",
         default="",
         help="Also run streaming mode at these events/s (benchmarks/streaming.py): freshness "
@@ -432,8 +452,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             plan = [("cold", 0)] if args.cold else []
             plan += [("warm", rep) for rep in range(1, args.reps + 1)]
+            source = None
+            if args.input == "tlc":
+                from tlc_tiles import tile  # benchmarks/tlc_tiles.py
+
+                source = tile(size, get_settings().lakehouse_home / "bench" / f"tlc_{size}")
             for mode, rep in plan:
-                rec = run_once(size, rep, orch, mode == "cold", args.anomaly_rate)
+                rec = run_once(size, rep, orch, mode == "cold", args.anomaly_rate, source)
                 rec.update({"timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
                             "command": cmd, "environment": env})  # fmt: skip
                 records.append(rec)

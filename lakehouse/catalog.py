@@ -82,7 +82,11 @@ ADDED_COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
         ("value_bytes", "binary"),
         ("key_bytes", "binary"),
     ),
-    ("silver_namespace", "trips"): (("cbd_congestion_fee", "decimal"),),
+    ("silver_namespace", "trips"): (
+        ("cbd_congestion_fee", "decimal"),
+        ("record_kind", "string"),
+        ("amount_check", "string"),
+    ),
     ("silver_namespace", "trips_rejected"): (("cbd_congestion_fee", "decimal"),),
 }
 
@@ -90,9 +94,14 @@ ADDED_COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
 def add_missing_columns(settings: Settings) -> list[str]:
     """Iceberg schema evolution of existing tables (metadata only, no rewrite); returns what
     was added as ``table.column``."""
-    from pyiceberg.types import BinaryType, DecimalType, IntegerType
+    from pyiceberg.types import BinaryType, DecimalType, IntegerType, StringType
 
-    types = {"int": IntegerType(), "decimal": DecimalType(10, 2), "binary": BinaryType()}
+    types = {
+        "int": IntegerType(),
+        "decimal": DecimalType(10, 2),
+        "binary": BinaryType(),
+        "string": StringType(),
+    }
     catalog = load_catalog(settings)
     added: list[str] = []
     for (ns_setting, name), columns in ADDED_COLUMNS.items():

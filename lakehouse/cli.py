@@ -373,6 +373,13 @@ def generate(
         f"generated run {d['run_id']} ({d['event_format']}): {d['messages_acked']} messages acked "
         f"({d['events_per_s']:.0f} events/s), counts {d['counts']}"
     )
+    if "rows_read" in d:  # a replay: every row read is sent, or not sent and reported
+        line = f"replay: {d['rows_read']} rows read, {d['messages_acked']} sent, "
+        line += f"{d['not_sent']} not sent"
+        if d["not_sent"]:
+            line += f" (the Avro schema cannot carry them: {d['not_sent_by_reason']}), "
+            line += f"listed in {d['not_sent_report']}"
+        console.print(line, highlight=False, markup=False, soft_wrap=True)  # the path in one piece
     _emit(
         d,
         json_out,

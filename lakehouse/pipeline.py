@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -23,9 +24,12 @@ def run_pipeline(
     seed: int | None = None,
     days: int = 3,
     progress: bool = False,
+    source: Path | None = None,
 ) -> dict[str, Any]:
+    """Every step in order; ``source`` (TLC Parquet files) replays real trips instead of
+    generating ``events``."""
     from taxi_generator.anomalies import AnomalyRates
-    from taxi_generator.producer import run_generator
+    from taxi_generator.producer import run_generator, run_replay
 
     timings: dict[str, float] = {}
     t_all = time.monotonic()
@@ -37,16 +41,19 @@ def run_pipeline(
         return out
 
     timed("create_topics", topics.setup_topics, settings)
-    manifest = timed(
-        "generate",
-        run_generator,
-        settings,
-        events=events,
-        seed=seed,
-        days=days,
-        anomalies=AnomalyRates.uniform(anomaly_rate),
-        progress=progress,
-    )
+    if source is not None:
+        manifest = timed("generate", run_replay, settings, source, progress=progress)
+    else:
+        manifest = timed(
+            "generate",
+            run_generator,
+            settings,
+            events=events,
+            seed=seed,
+            days=days,
+            anomalies=AnomalyRates.uniform(anomaly_rate),
+            progress=progress,
+        )
     prepare_dbt(settings)  # dbt's import and parse overlap the Flink steps
     bronze = timed("flink_bronze", run_bronze, settings)
     silver = timed("flink_silver", run_silver, settings)

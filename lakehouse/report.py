@@ -90,7 +90,7 @@ def read_report_data(
     days = [
         Day(*row)
         for row in con.execute(
-            "select revenue_date, trip_count, total_revenue from mart_daily_revenue "
+            "select revenue_date, trip_count, net_revenue from mart_daily_revenue "
             "order by revenue_date"
         ).fetchall()
     ]
@@ -98,7 +98,7 @@ def read_report_data(
     by_hour = {
         hour: Hour(hour, int(trips), revenue)
         for hour, trips, revenue in con.execute(
-            "select pickup_hour, sum(trip_count), sum(total_revenue) from mart_hourly_demand "
+            "select pickup_hour, sum(trip_count), sum(net_revenue) from mart_hourly_demand "
             "group by pickup_hour"
         ).fetchall()
     }
@@ -339,7 +339,7 @@ def render_html(data: ReportData, generated_at: datetime) -> str:
     daily = bar_chart(
         "Daily revenue",
         "pickup date",
-        "total revenue (USD)",
+        "net revenue (USD)",
         [f"{d.day:%a %b %d}" for d in days],
         [float(d.revenue) for d in days],
         money,

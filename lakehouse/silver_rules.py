@@ -1,23 +1,31 @@
-"""The silver rules: one list (``vars.silver_rules`` in dbt/dbt_project.yml), two engines.
+"""The silver contract: one list of rules and one list of flags (``vars.silver_rules`` and
+``vars.silver_flags`` in dbt/dbt_project.yml), two engines.
 
 Flink's silver job rejects a bronze row by the first rule whose ``valid`` condition is not TRUE
-(this module renders that CASE into flink/sql/20_silver.sql); dbt's ``satisfies_silver_rules``
-test checks silver against the same list. docs/contracts.md documents it, and
-tests/unit/test_silver_rules.py fails when the three disagree.
+(this module renders that CASE into flink/sql/20_silver.sql) and computes each flag column
+(``record_kind``, ``amount_check``) from its cases; dbt's ``satisfies_silver_rules`` test
+checks silver against both lists. docs/contracts.md documents them, and
+tests/unit/test_silver_rules.py fails when they disagree.
+
+``evaluate`` runs the same SQL in DuckDB over event records (no Flink): the unit tests, the
+real-data tests and the generator's calibration test use it to see what silver would decide.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
+from typing import Any
 
 import yaml
 
 from lakehouse.settings import REPO_ROOT
 
 DBT_PROJECT = REPO_ROOT / "dbt" / "dbt_project.yml"
-_REASON = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -26,21 +34,55 @@ class Rule:
     valid: str
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A silver column whose value is the first case whose ``when`` holds, else ``default``."""
+
+    column: str
+    cases: tuple[tuple[str, str], ...]  # (value, when)
+    default: str
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return (*(v for v, _ in self.cases), self.default)
+
+    def case_sql(self) -> str:
+        whens = " ".join(f"WHEN ({when}) THEN '{value}'" for value, when in self.cases)
+        return f"CASE {whens} ELSE '{self.default}' END"
+
+
+def _vars() -> dict[str, Any]:
+    return yaml.safe_load(DBT_PROJECT.read_text()).get("vars", {})
+
+
 @cache
 def rules() -> tuple[Rule, ...]:
     """The rules in order (the first failing one names the reason)."""
-    project = yaml.safe_load(DBT_PROJECT.read_text())
-    raw = project.get("vars", {}).get("silver_rules")
+    raw = _vars().get("silver_rules")
     if not raw:
         raise RuntimeError(f"{DBT_PROJECT}: vars.silver_rules is missing or empty")
     out = []
     for item in raw:
         reason, valid = item.get("reason", ""), item.get("valid", "")
-        if not _REASON.match(reason) or not valid.strip():
+        if not _NAME.match(reason) or not valid.strip():
             raise RuntimeError(f"{DBT_PROJECT}: bad silver rule {item!r}")
         out.append(Rule(reason, valid.strip()))
     if len({r.reason for r in out}) != len(out):
         raise RuntimeError(f"{DBT_PROJECT}: silver rule reasons must be unique")
+    return tuple(out)
+
+
+@cache
+def flags() -> tuple[Flag, ...]:
+    """The flag columns, in silver's column order."""
+    out = []
+    for item in _vars().get("silver_flags") or ():
+        column, default = item.get("column", ""), item.get("else", "")
+        cases = tuple((c.get("value", ""), c.get("when", "").strip()) for c in item["cases"])
+        names = [column, default, *(v for v, _ in cases)]
+        if not all(_NAME.match(n) for n in names) or not all(w for _, w in cases):
+            raise RuntimeError(f"{DBT_PROJECT}: bad silver flag {item!r}")
+        out.append(Flag(column, cases, default))
     return tuple(out)
 
 
@@ -54,3 +96,80 @@ def flink_case() -> str:
         f"    WHEN NOT COALESCE(({r.valid}), FALSE) THEN '{r.reason}'" for r in rules()
     )
     return f"CASE\n{whens}\n  END"
+
+
+def flink_flag_columns() -> str:
+    """``CASE ... END AS record_kind, CASE ... END AS amount_check`` for the silver SELECT."""
+    return ",\n  ".join(f"{f.case_sql()} AS {f.column}" for f in flags())
+
+
+# ------------------------------------------------------------------ DuckDB, over event records
+
+#: silver column <- event field, with the type silver gives it (docs/contracts.md section 4)
+EVENT_COLUMNS: dict[str, tuple[str, str]] = {
+    "vendor_id": ("VendorID", "INTEGER"),
+    "pickup_ts": ("tpep_pickup_datetime", "TIMESTAMP"),
+    "dropoff_ts": ("tpep_dropoff_datetime", "TIMESTAMP"),
+    "passenger_count": ("passenger_count", "INTEGER"),
+    "trip_distance": ("trip_distance", "DOUBLE"),
+    "rate_code_id": ("RatecodeID", "INTEGER"),
+    "store_and_fwd_flag": ("store_and_fwd_flag", "VARCHAR"),
+    "pu_location_id": ("PULocationID", "INTEGER"),
+    "do_location_id": ("DOLocationID", "INTEGER"),
+    "payment_type": ("payment_type", "INTEGER"),
+    "fare_amount": ("fare_amount", "DECIMAL(10, 2)"),
+    "extra": ("extra", "DECIMAL(10, 2)"),
+    "mta_tax": ("mta_tax", "DECIMAL(10, 2)"),
+    "tip_amount": ("tip_amount", "DECIMAL(10, 2)"),
+    "tolls_amount": ("tolls_amount", "DECIMAL(10, 2)"),
+    "improvement_surcharge": ("improvement_surcharge", "DECIMAL(10, 2)"),
+    "total_amount": ("total_amount", "DECIMAL(10, 2)"),
+    "congestion_surcharge": ("congestion_surcharge", "DECIMAL(10, 2)"),
+    "airport_fee": ("Airport_fee", "DECIMAL(10, 2)"),
+    "cbd_congestion_fee": ("cbd_congestion_fee", "DECIMAL(10, 2)"),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What silver decides for one record: rejected with ``reason``, or kept with its flags."""
+
+    reason: str | None
+    flags: Mapping[str, str]
+
+
+def evaluate(
+    records: Iterable[Mapping[str, Any]], kafka_timestamp: datetime | Iterable[datetime]
+) -> list[Verdict]:
+    """The rules and flags, as DuckDB evaluates them (the SQL dbt's tests run), for each event
+    record (TLC field names; absent fields are NULL). ``kafka_timestamp``: one for all records
+    or one per record."""
+    import duckdb
+    import pyarrow as pa
+
+    records = list(records)
+    stamps = (
+        [kafka_timestamp] * len(records)
+        if isinstance(kafka_timestamp, datetime)
+        else list(kafka_timestamp)
+    )
+    if len(stamps) != len(records):
+        raise ValueError(f"{len(stamps)} Kafka timestamps for {len(records)} records")
+    # Arrow in, typed by DuckDB's casts: far faster than inserting rows one by one
+    arrow_type = {"INTEGER": pa.int64(), "DOUBLE": pa.float64(), "VARCHAR": pa.string()}
+    arrow_type["TIMESTAMP"] = pa.string()
+    columns = {"n": pa.array(range(len(records)), pa.int64())}
+    for column, (field, sql_type) in EVENT_COLUMNS.items():
+        values = [r.get(field) for r in records]
+        columns[column] = pa.array(values, arrow_type.get(sql_type, pa.float64()))
+    columns["kafka_timestamp"] = pa.array(stamps, pa.timestamp("us"))
+    events = pa.table(columns)
+    con = duckdb.connect()
+    con.register("events", events)
+    casts = ", ".join(f"cast({c} as {t}) as {c}" for c, (_, t) in EVENT_COLUMNS.items())
+    con.execute(f"create table t as select n, {casts}, kafka_timestamp from events")
+    whens = " ".join(f"when not coalesce(({r.valid}), false) then '{r.reason}'" for r in rules())
+    flag_sql = "".join(f", {f.case_sql()}" for f in flags())
+    out = con.execute(f"select case {whens} end{flag_sql} from t order by n").fetchall()
+    names = [f.column for f in flags()]
+    return [Verdict(row[0], dict(zip(names, row[1:], strict=True))) for row in out]

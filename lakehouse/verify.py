@@ -11,7 +11,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from taxi_generator.anomalies import COUNT_KEYS, DEAD_LETTER_KINDS, REJECTED_KINDS
+from taxi_generator.anomalies import (
+    COUNT_KEYS,
+    DEAD_LETTER_KINDS,
+    FLAGGED_KINDS,
+    REJECTED_KINDS,
+    expected_silver_rows,
+)
 from taxi_generator.encoding import DEAD_LETTER_REASON
 
 from lakehouse import catalog as cat
@@ -223,7 +229,9 @@ def run_verify(settings: Settings, *, include_gold: bool = True) -> VerifyReport
             *(Check(f"rejected: {reason}", 0, rejected_by_reason[reason],
                     "no run produced this reason")
               for reason in unexpected_rej),
-            Check("silver rows", m["clean"], silver, "clean events (late ones included)"),
+            Check("silver rows", expected_silver_rows(m), silver,
+                  "clean events (late ones included) + the flagged classes ("
+                  + ", ".join(FLAGGED_KINDS) + ")"),
             Check("duplicates removed", m["duplicate"], kept.duplicates,
                   "deduplication removes exactly the resent copies"),
         ]  # fmt: skip

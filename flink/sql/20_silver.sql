@@ -60,9 +60,12 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${silver_db}.trips (
   kafka_offset           BIGINT,
   kafka_timestamp        TIMESTAMP(6),
   processed_at           TIMESTAMP(6),
-  -- added after the first release (optional in the event schema v2): last, as schema
-  -- evolution appends it to existing tables
-  cbd_congestion_fee     DECIMAL(10, 2)
+  -- added after the first release: last, as schema evolution appends them to existing tables
+  -- (lakehouse/catalog.py ADDED_COLUMNS)
+  cbd_congestion_fee     DECIMAL(10, 2),
+  -- the silver flags (vars.silver_flags): trip | void | refund, and how the amounts add up
+  record_kind            STRING,
+  amount_check           STRING
 ) PARTITIONED BY (pickup_date) WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
@@ -127,10 +130,13 @@ WHERE kafka_topic = '${topic}' AND ${bronze_new_rows};
 -- dbt/dbt_project.yml, which dbt's satisfies_silver_rules test checks too. Rendered by
 -- lakehouse/silver_rules.py as CASE WHEN NOT COALESCE((<valid>), FALSE) THEN '<reason>' ... END:
 -- the first rule that does not hold names the reason (NULL never passes a rule).
+-- The silver flags (vars.silver_flags, checked by dbt's satisfies_silver_rules) are rendered the same
+-- way, as ${silver_flag_columns}: CASE WHEN <when> THEN '<value>' ... ELSE '<else>' END AS <column>.
 CREATE TEMPORARY VIEW checked_trips AS
 SELECT
   t.*,
-  ${silver_rule_case} AS reason
+  ${silver_rule_case} AS reason,
+  ${silver_flag_columns}
 FROM typed_trips AS t;
 
 CREATE TEMPORARY VIEW deduplicated_trips AS
@@ -151,7 +157,8 @@ BEGIN
          rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
          fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,
          total_amount, congestion_surcharge, airport_fee, kafka_partition, kafka_offset,
-         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), cbd_congestion_fee
+         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), cbd_congestion_fee, record_kind,
+         amount_check
   FROM deduplicated_trips;
 
   ${silver_insert} ${catalog}.${silver_db}.trips_rejected${silver_write_options}

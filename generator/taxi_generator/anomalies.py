@@ -12,16 +12,19 @@ contract, so each anomalous message lands in exactly one reconciliation bucket:
 * ``missing_field``: one required field removed;
 * ``wrong_type``: one required numeric field holds a non-numeric string;
 * ``negative_amount``: one amount negated (or the whole row, as a refund), ``total_amount``
-  recomputed so that it still is the sum of the parts;
-* ``dropoff_before_pickup``: pick-up and drop-off swapped (clean trips last >= 60 s);
+  recomputed so that it still is the sum of the parts: kept in silver (``FLAGGED_KINDS``), as
+  real TLC corrections are;
+* ``dropoff_before_pickup``: pick-up and drop-off swapped (clean trips last >= 5 s);
 * ``duplicate``: an already produced clean message, resent with identical key and value;
 * ``out_of_range``: an amount no DECIMAL(10, 2) column can hold (1e15 ...): dead-lettered
   ``out_of_range:<field>`` in bronze, never a NULL;
 * one class per further silver rule (vars.silver_rules in dbt/dbt_project.yml), named like the
   rule's reason: ``invalid_vendor_id``, ``invalid_rate_code``, ``invalid_payment_type``,
   ``invalid_location_id``, ``invalid_store_and_fwd_flag``, ``implausible_passenger_count``,
-  ``implausible_pickup_time``, ``implausible_duration``, ``implausible_distance``,
-  ``total_mismatch``: a record that breaks that rule and no earlier one.
+  ``implausible_pickup_time``, ``implausible_duration``, ``implausible_distance``: a record
+  that breaks that rule and no earlier one;
+* ``total_mismatch``: a total a few cents or $100 off its parts: kept in silver with
+  ``amount_check = 'mismatch'`` (``FLAGGED_KINDS``).
 """
 
 from __future__ import annotations
@@ -59,7 +62,6 @@ TOTAL_MISMATCH = "total_mismatch"
 
 #: Classes silver rejects; each is named like the silver rule (reason) it breaks.
 REJECTED_KINDS = (
-    NEGATIVE_AMOUNT,
     DROPOFF_BEFORE_PICKUP,
     INVALID_VENDOR_ID,
     INVALID_RATE_CODE,
@@ -70,8 +72,18 @@ REJECTED_KINDS = (
     IMPLAUSIBLE_PICKUP_TIME,
     IMPLAUSIBLE_DURATION,
     IMPLAUSIBLE_DISTANCE,
-    TOTAL_MISMATCH,
 )
+#: Classes silver keeps, flagged (vars.silver_flags): real TLC data has negative amounts (voids,
+#: refunds: record_kind) and totals that do not add up (amount_check = mismatch).
+FLAGGED_KINDS = (NEGATIVE_AMOUNT, TOTAL_MISMATCH)
+
+
+def expected_silver_rows(counts: dict[str, int]) -> int:
+    """Silver rows a run with these exact ``counts`` adds: its clean trips (late ones included)
+    and the classes silver keeps with a flag."""
+    return counts["clean"] + sum(counts.get(k, 0) for k in FLAGGED_KINDS)
+
+
 # New classes are appended: the plan draws per class in this order, so older runs' seeds keep
 # their messages.
 COUNT_KEYS = (
@@ -81,9 +93,11 @@ COUNT_KEYS = (
     MALFORMED_JSON,
     MISSING_FIELD,
     WRONG_TYPE,
-    *REJECTED_KINDS[:2],  # negative_amount, dropoff_before_pickup: the first release's classes
+    NEGATIVE_AMOUNT,  # the first release's classes
+    DROPOFF_BEFORE_PICKUP,
     OUT_OF_RANGE,
-    *REJECTED_KINDS[2:],
+    *REJECTED_KINDS[1:],
+    TOTAL_MISMATCH,
 )
 #: Classes that add messages on top of the clean ones (all but clean and late).
 EXTRA_KINDS = COUNT_KEYS[2:]
@@ -243,7 +257,10 @@ class AnomalyMaker:
         if kind == TOTAL_MISMATCH:
             rec = dict(record)
             rec["total_amount"] = (
-                _cents(rec["total_amount"]) + self.rng.choice((100, 250, 1000))
+                # never a TLC fee (0.75, 1.75, 2.50 ...) away from the parts, with or without the
+                # fees counted twice: amount_check says mismatch, not fees_in_extra or
+                # fee_not_itemized
+                _cents(rec["total_amount"]) + self.rng.choice((1, 3, 10000))
             ) / 100
             return _dumps(rec)
         raise ValueError(f"not a record anomaly: {kind}")

@@ -1,9 +1,12 @@
 """The generator run manifest (contracts.md §2): one JSON file per run.
 
 A replay of real TLC files (``producer.run_replay``, mode ``replay``) writes the same file with
-other ``counts`` (``replayed``, and ``sent_as_json`` in avro) and ``exact_counts: false``: the
-real rows' classes (dead letter, rejected, duplicates) are not known up front, so verify can only
-check conservation for it. Its extra fields are left out of generator manifests.
+other ``counts`` (``replayed``: the messages sent) and ``exact_counts: false``: the real rows'
+classes (dead letter, rejected, duplicates) are not known up front, so verify can only check
+conservation for it. It also accounts for every row it read: ``rows_read = replayed +
+not_sent``, ``not_sent`` being the rows the Avro schema cannot carry (never sent; listed in the
+``not_sent_report`` JSON-lines file, counted per reason in ``not_sent_by_reason``). Its extra
+fields are left out of generator manifests.
 """
 
 from __future__ import annotations
@@ -21,15 +24,19 @@ REPLAY_MODE = "replay"
 #: corrected dead letters produced again (lakehouse.deadletter.republish)
 REPUBLISH_MODE = "republish"
 REPUBLISHED = "republished"
-#: ``counts`` of a replay: rows produced, and (avro only) rows the schema could not carry, sent
-#: as JSON text instead (a subset of ``replayed``).
-REPLAYED, SENT_AS_JSON = "replayed", "sent_as_json"
+#: ``counts`` of a replay: the messages produced (its rows not sent are not messages: they are
+#: the manifest's ``not_sent``).
+REPLAYED = "replayed"
 #: Fields of replay manifests only, and their defaults: a field at its default is not written.
 _REPLAY_DEFAULTS: dict[str, Any] = {
     "source": None,
     "exact_counts": True,
     "shift_days": None,
     "dropped_fields": [],
+    "rows_read": None,
+    "not_sent": None,
+    "not_sent_by_reason": None,
+    "not_sent_report": None,
     "republished_from": [],
 }
 
@@ -73,6 +80,14 @@ class Manifest:
     shift_days: int | None = None
     #: replay only: record fields left out because the registered Avro schema lacks them
     dropped_fields: list[str] = field(default_factory=list)
+    #: replay only: rows read from the source (= counts["replayed"] + not_sent)
+    rows_read: int | None = None
+    #: replay only: rows not sent because the Avro schema cannot carry them (0 in json)
+    not_sent: int | None = None
+    #: replay only: not_sent per reason (``null:VendorID``, ``out_of_range:PULocationID``, ...)
+    not_sent_by_reason: dict[str, int] | None = None
+    #: replay only: the JSON-lines file listing the rows not sent (when there are any)
+    not_sent_report: str | None = None
     #: republish only: the dead letters' sources (topic/partition/offset), each republished once
     republished_from: list[str] = field(default_factory=list)
 
@@ -154,17 +169,28 @@ class Manifest:
         out = []
         if REPLAYED not in self.counts:
             return [f"counts lack {REPLAYED}"]
-        allowed = {REPLAYED, SENT_AS_JSON} if self.event_format == "avro" else {REPLAYED}
-        unknown = sorted(set(self.counts) - allowed)
+        unknown = sorted(set(self.counts) - {REPLAYED})
         if unknown:
-            out.append(f"counts of a {self.event_format} replay cannot have {', '.join(unknown)}")
+            out.append(f"counts of a replay cannot have {', '.join(unknown)}")
         replayed = self.counts[REPLAYED]
         if self.messages_acked != replayed:
             out.append(f"messages_acked {self.messages_acked} != replayed {replayed}")
-        if replayed != self.requested:
-            out.append(f"replayed {replayed} != requested (rows in the source) {self.requested}")
-        if not 0 <= self.counts.get(SENT_AS_JSON, 0) <= replayed:
-            out.append(f"{SENT_AS_JSON} is not a subset of replayed")
+        if self.rows_read is None or self.not_sent is None or self.not_sent_by_reason is None:
+            return [*out, "a replay must account for its rows (rows_read, not_sent, by reason)"]
+        if self.rows_read != replayed + self.not_sent:
+            out.append(
+                f"rows_read {self.rows_read} != replayed {replayed} + not_sent {self.not_sent}"
+            )
+        if self.rows_read != self.requested:
+            out.append(
+                f"rows_read {self.rows_read} != requested (rows in the source) {self.requested}"
+            )
+        if sum(self.not_sent_by_reason.values()) != self.not_sent:
+            out.append(f"not_sent_by_reason does not add up to not_sent {self.not_sent}")
+        if self.not_sent and self.event_format != "avro":
+            out.append(f"a {self.event_format} replay sends every row (not_sent {self.not_sent})")
+        if bool(self.not_sent) != bool(self.not_sent_report):
+            out.append("not_sent_report is the report of the rows not sent, when there are any")
         if self.exact_counts:
             out.append("a replay cannot have exact counts")
         return out

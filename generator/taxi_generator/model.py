@@ -1,8 +1,29 @@
 """Pure, deterministic NYC yellow-taxi trip model (no Kafka, no I/O).
 
 Everything here is driven by one seeded ``random.Random``; the same seed, start date, day count and
-event count always give byte-identical JSON. Amounts are computed in integer cents so that
-``total_amount`` is exactly the sum of its parts.
+event count always give byte-identical JSON. Amounts are computed in integer cents.
+
+The model is calibrated on real TLC yellow-trip rows (data/tlc/SOURCES.md; the 5000-row random
+sample of January 2025 unless noted) and keeps their conventions, so its records look like the
+city's data rather than like the silver rules:
+
+* VendorID 1 (CMT) books the congestion surcharge, the airport fee and the CBD fee inside
+  ``extra`` as well as in their own columns: its total is the sum of the parts minus those fees
+  (silver's ``amount_check = fees_in_extra``). The other vendors' totals are exact, except a rare
+  VendorID 2 total holding a second 2.50 congestion surcharge (``fee_not_itemized``).
+* payment_type 0 (flex fare) rows have null passenger_count, RatecodeID, store_and_fwd_flag,
+  congestion_surcharge and Airport_fee, yet their total holds those fees (``fee_not_itemized``
+  when there were any); their fare is an up-front price (not on the meter's grid), extra 0.
+* RatecodeID 99 (VendorID 1, card, mostly outside Manhattan): a whole-dollar-and-50-cents fare,
+  no surcharges; RatecodeID 5 (negotiated): whole dollars, often a zero distance.
+* zero distances (flag drops cancelled within a minute; meters that lost GPS), zero passengers
+  (VendorID 1 only), zones 264/265 (unknown / outside NYC, RatecodeID 4).
+* ``cbd_congestion_fee``: 0.75 on trips that start, end or (some) pass through the Congestion
+  Relief Zone (Manhattan at or below 60th St) for pickups from 2025-01-05 on, 0.0 on the others;
+  None (not in the TLC files yet) for earlier pickups.
+
+Voids and refunds (negative rows with their positive twin) are made by ``negative_twin`` and
+placed in the stream by ``stream.EventStream``; ``TripFactory.make`` makes positive trips only.
 
 Times are local NYC wall-clock times without a zone, kept internally as integer seconds since
 midnight of the run's start date (``Clock`` turns them into ``YYYY-MM-DD HH:MM:SS`` text).
@@ -36,33 +57,42 @@ from typing import Any, NamedTuple
 class FareRules:
     """NYC yellow-taxi tariff (TLC standard metered rate since 2022-12-19), amounts in cents.
 
-    Metered fare (RatecodeID 1, 3, and the base of 5):
+    Metered fare (RatecodeID 1, and the base of 3, 4 and 5):
         ``initial + unit * floor(distance / 0.2 mi) + unit * floor(slow_seconds / 60)``
-    where ``slow_seconds`` is the part of the trip not explained by driving at the 12 mph
-    threshold, ``max(0, duration_s - distance_mi * 300)``: the meter charges time instead of
-    distance below 12 mph. (Approximation: a real meter never charges both for the same second.)
+    where ``slow_seconds`` is the part of the trip not explained by moving at
+    ``moving_speed_mph``, ``max(0, duration_s - distance_mi * 3600 / 18)``. The meter charges
+    time instead of distance below 12 mph, and a trip alternates between moving and standing:
+    charging the time beyond 18 mph of average moving speed fits the 2025 sample (median real /
+    model fare 1.00, quartiles 1.00 and 1.08 over 3550 metered VendorID 2 rows; the 12 mph
+    threshold itself gave 1.16, too low at every average speed).
 
-    Extras (``extra``): weekday rush hour 16:00-20:00 +2.50, overnight 20:00-06:00 +1.00;
+    Extras (``extra``): weekday rush hour 16:00-20:00 +2.50, overnight 20:00-06:00 +1.00, and
+    +5.00 on metered trips to or from LaGuardia (142 of 145 such VendorID 2 rows in the sample);
     JFK flat fare (RatecodeID 2): 70.00 and only a weekday 16:00-20:00 surcharge of 5.00;
-    Newark (RatecodeID 3): metered fare + 20.00 Newark surcharge (booked in ``extra``).
-    Every trip: MTA tax 0.50, improvement surcharge 1.00; congestion surcharge 2.50 when the trip
-    starts or ends in Manhattan south of 96th St; Airport_fee 1.75 on LaGuardia/JFK pick-ups.
+    Newark (RatecodeID 3): metered fare + 20.00 Newark surcharge, both in ``fare_amount`` (the
+    sample's Newark rows have extra 0 or 1.00). Every trip: MTA tax 0.50, improvement surcharge
+    1.00; congestion surcharge 2.50 when the trip starts or ends in Manhattan south of 96th St;
+    Airport_fee 1.75 on LaGuardia/JFK pick-ups; cbd_congestion_fee 0.75 (from 2025-01-05).
     """
 
     initial: int = 300  # $3.00 flag drop
     unit: int = 70  # $0.70 per unit
     distance_unit_hundredths_mi: int = 20  # one unit per 1/5 mile
     slow_unit_s: int = 60  # one unit per 60 s of slow traffic / stopped
-    slow_threshold_mph: int = 12  # below this speed the meter charges time
+    slow_threshold_mph: int = 12  # below this speed the meter charges time (the tariff)
+    moving_speed_mph: int = 18  # average speed between stops (calibrated, see above)
     jfk_flat: int = 7000  # RatecodeID 2, JFK <-> Manhattan
     jfk_rush_surcharge: int = 500  # JFK flat fare, weekdays 16:00-20:00
     newark_surcharge: int = 2000  # RatecodeID 3
+    lga_surcharge: int = 500  # metered trips to or from LaGuardia
     rush_surcharge: int = 250  # weekdays 16:00-20:00 (metered trips)
     overnight_surcharge: int = 100  # 20:00-06:00 (metered trips)
     mta_tax: int = 50
     improvement_surcharge: int = 100
     congestion_surcharge: int = 250
     airport_fee: int = 175  # LGA / JFK pick-ups only
+    cbd_congestion_fee: int = 75  # yellow cabs, Congestion Relief Zone, pickups from cbd_start
+    cbd_start: date = date(2025, 1, 5)
     toll_mta_crossing: int = 694  # MTA bridge/tunnel, E-ZPass (approximate)
     toll_panynj_crossing: int = 1706  # Hudson crossing to New Jersey, E-ZPass peak (approximate)
     rush_hours: tuple[int, int] = (16, 20)  # [start, end) local hour, weekdays only
@@ -75,8 +105,10 @@ FARE = FareRules()
 # Zones
 # --------------------------------------------------------------------------------------------
 
-MAX_LOCATION_ID = 263
+#: 264 = Unknown, 265 = Outside of NYC (taxi_zone_lookup.csv); both occur in the TLC files.
+MAX_LOCATION_ID = 265
 EWR, JFK, LGA = 1, 132, 138
+UNKNOWN_ZONE, OUTSIDE_NYC = 264, 265
 AIRPORTS = frozenset({EWR, JFK, LGA})
 
 #: TLC zones in the borough of Manhattan (taxi_zone_lookup.csv).
@@ -94,75 +126,182 @@ _UPPER_MANHATTAN = frozenset(
 )
 #: Zones where the 2.50 congestion surcharge applies (trip starts or ends there).
 CONGESTION_ZONE = MANHATTAN - _UPPER_MANHATTAN
+#: The Congestion Relief Zone (cbd_congestion_fee): Manhattan zones at or below 60th St. Central
+#: Park (43), Lenox Hill and Lincoln Square (140-143) start at 59th St and are left out, as are
+#: the islands (103-105) and Roosevelt Island (202).
+CBD_ZONE = frozenset(
+    {
+        4, 12, 13, 45, 48, 50, 68, 79, 87, 88, 90, 100, 107, 113, 114, 125, 137, 144, 148,
+        158, 161, 162, 163, 164, 170, 186, 209, 211, 224, 229, 230, 231, 232, 233, 234, 246,
+        249, 261,
+    }
+)  # fmt: skip
+#: Share of trips charged the CBD fee (2025 sample, pickups from 2025-01-05): touching the zone
+#: 97.5 %; not touching it (passing through, or a boundary zone) 9.7 % between two Manhattan
+#: zones, 23 % between Manhattan and elsewhere, 4.8 % elsewhere.
+CBD_CHARGED_INSIDE = 0.975
+CBD_CHARGED_THROUGH = ((0.048, 0.23), (0.23, 0.097))  # [pickup in Manhattan][drop-off in ...]
 
-#: Approximate share of yellow-taxi pick-ups (per mille) for the busy zones.
+#: Share of yellow-taxi pick-ups (per mille) for zones with >= 5 pick-ups in the 2025 sample
+#: (and Astoria, Newark).
 _PICKUP_PER_MILLE: dict[int, float] = {
-    237: 48, 161: 47, 236: 43, 132: 40, 162: 36, 230: 35, 186: 34, 142: 33, 138: 28, 170: 30,
-    163: 30, 239: 29, 234: 28, 68: 26, 141: 26, 48: 24, 79: 24, 249: 22, 107: 22, 140: 21,
-    238: 19, 164: 19, 229: 18, 100: 18, 263: 18, 43: 17, 262: 14, 113: 14, 90: 14, 233: 14,
-    143: 13, 246: 13, 114: 11, 137: 12, 231: 11, 151: 9, 125: 7, 144: 9, 158: 8, 166: 8,
-    211: 8, 13: 7, 87: 6, 261: 6, 148: 8, 45: 3, 88: 3, 209: 3, 224: 3, 232: 3, 4: 4, 24: 4,
-    41: 5, 42: 3, 74: 5, 75: 6, 152: 2, 116: 2, 244: 2, 7: 3, 66: 1.5, 65: 1.5, 181: 1.2,
-    97: 1.2, 255: 1.5, 256: 1.2, 112: 1.0, 129: 1.0, 145: 1.5, 146: 1.2, 226: 1.0, 260: 1.0,
-    223: 1.0, 25: 1.0, 33: 1.0, 40: 0.8, 49: 0.8, 70: 1.5, 93: 0.5, 1: 0.05,
+    132: 58.9, 237: 53.4, 236: 52, 161: 45, 230: 43.2, 142: 36.8, 162: 34.4, 186: 34, 138: 31.5,
+    163: 30.5, 68: 29.5, 239: 28.9, 234: 28.4, 141: 28, 170: 25.2, 249: 23.7, 140: 22.7, 48: 22.1,
+    238: 20.7, 263: 20.3, 79: 20.1, 164: 18.6, 43: 18.2, 229: 16.8, 107: 16, 246: 15.3, 113: 14.9,
+    100: 14.1, 90: 13.3, 143: 12.1, 262: 11.7, 114: 11, 144: 11, 148: 10.2, 231: 10, 137: 10,
+    233: 9.4, 158: 8.8, 211: 8.4, 151: 7, 166: 5.5, 261: 5.3, 13: 4.7, 50: 4.1, 70: 3.9, 75: 3.7,
+    88: 3.3, 264: 3.1, 74: 2.9, 125: 2.9, 87: 2.9, 209: 1.8, 41: 1.8, 4: 1.6, 24: 1.4, 265: 1.2,
+    232: 1.2, 7: 1.0, 1: 0.05,
 }  # fmt: skip
-#: Extra share of drop-offs (per mille): drop-offs are more spread out than pick-ups.
-_DROPOFF_PER_MILLE: dict[int, float] = {**_PICKUP_PER_MILLE, JFK: 14, LGA: 22, EWR: 3}
-_DEFAULT_PICKUP_PER_MILLE = 0.3  # every other zone
-_DEFAULT_DROPOFF_PER_MILLE = 1.0
+#: Share of drop-offs (per mille), zones with >= 5 drop-offs in the 2025 sample.
+_DROPOFF_PER_MILLE: dict[int, float] = {
+    236: 49.3, 237: 40.9, 161: 37, 230: 33.4, 239: 33.4, 142: 32.3, 162: 28.6, 238: 28, 141: 27.4,
+    170: 26.6, 48: 26, 68: 26, 140: 25.8, 263: 24.8, 163: 23.7, 164: 22.7, 234: 21.5, 229: 20.3,
+    107: 19.8, 186: 19.4, 79: 19.2, 246: 19.2, 249: 17.4, 262: 16.6, 143: 14.7, 137: 14.1,
+    231: 13.5, 113: 12.7, 100: 12.5, 233: 12.3, 90: 12.1, 75: 12.1, 148: 11.5, 43: 11, 132: 11,
+    138: 10.8, 114: 9.4, 144: 9.2, 151: 9, 87: 8.6, 13: 8.4, 50: 8.2, 158: 7.6, 166: 7.6, 211: 6.8,
+    74: 6.5, 265: 5.3, 4: 5.1, 261: 5.1, 232: 5.1, 41: 4.5, 33: 4.3, 125: 4.1, 88: 3.7, 45: 2.9,
+    42: 2.7, 181: 2.7, 224: 2.5, 209: 2.5, 244: 2.3, 264: 2.3, 7: 2.3, 1: 2, 255: 1.8, 243: 1.8,
+    24: 1.8, 25: 1.6, 216: 1.6, 256: 1.6, 116: 1.6, 145: 1.4, 93: 1.4, 61: 1.4, 80: 1.2, 152: 1.2,
+    66: 1.2, 217: 1.2, 189: 1.2, 10: 1.2,
+}  # fmt: skip
+#: Every other zone (the sample's rarer zones hold ~2 % of pick-ups, ~3.5 % of drop-offs).
+_DEFAULT_PICKUP_PER_MILLE = 0.06
+_DEFAULT_DROPOFF_PER_MILLE = 0.15
 _TINY_ZONES = frozenset({103, 104, 105, 2, 199})  # islands, Jamaica Bay, Rikers
+#: Extra share of trips that end in the zone they started in (the sample: 5.3 %, about twice
+#: what independent pick-up and drop-off zones give).
+SAME_ZONE_SHARE = 0.03
+#: Trips from outside the congestion area stay outside more often than the drop-off weights
+#: say (the sample: 45 % of the airport pick-ups and of the others, against ~6 % of the trips
+#: from inside it): this share of them draws its drop-off among the zones outside the area.
+#: Those are most of the sample's outer-borough drop-offs, so trips from inside the area draw
+#: outer-borough drop-offs at OUTER_DROPOFF_FACTOR of their sample weight.
+OUT_OF_AREA_DROPOFF_SHARE = 0.4
+OUTER_DROPOFF_FACTOR = 0.6
 
 
 def _zone_weights(table: dict[int, float], default: float) -> list[float]:
     return [
-        0.01 if z in _TINY_ZONES else table.get(z, default) for z in range(1, MAX_LOCATION_ID + 1)
+        0.001 if z in _TINY_ZONES else table.get(z, default) for z in range(1, MAX_LOCATION_ID + 1)
     ]
 
 
+def _is_outer(z: int) -> bool:
+    return z not in MANHATTAN and z not in AIRPORTS and z < UNKNOWN_ZONE
+
+
 PICKUP_WEIGHTS = _zone_weights(_PICKUP_PER_MILLE, _DEFAULT_PICKUP_PER_MILLE)
-DROPOFF_WEIGHTS = _zone_weights(_DROPOFF_PER_MILLE, _DEFAULT_DROPOFF_PER_MILLE)
+_SAMPLE_DROPOFF_WEIGHTS = _zone_weights(_DROPOFF_PER_MILLE, _DEFAULT_DROPOFF_PER_MILLE)
+DROPOFF_WEIGHTS = [
+    w * OUTER_DROPOFF_FACTOR if _is_outer(z) else w
+    for z, w in enumerate(_SAMPLE_DROPOFF_WEIGHTS, start=1)
+]
+#: Drop-offs outside the congestion area and the airports (OUT_OF_AREA_DROPOFF_SHARE).
+OUT_OF_AREA_DROPOFF_WEIGHTS = [
+    0.0 if z in CONGESTION_ZONE or z in AIRPORTS else w
+    for z, w in enumerate(_SAMPLE_DROPOFF_WEIGHTS, start=1)
+]
+#: RatecodeID 99 trips (41 of the sample's 55 start outside Manhattan): any zone outside the
+#: congestion area, airports and the islands, equally likely.
+_RATE_99_ZONES = tuple(
+    z
+    for z in range(1, UNKNOWN_ZONE)
+    if z not in CONGESTION_ZONE and z not in AIRPORTS and z not in _TINY_ZONES
+)
 
 # --------------------------------------------------------------------------------------------
 # Time of day: demand (share of the day's trips per hour) and average street speed (mph)
 # --------------------------------------------------------------------------------------------
 
-#: Weekday demand per local hour 0..23 (percent of the day's trips; morning and evening peaks,
-#: minimum at 04:00-05:00).
+#: Weekday demand per local hour 0..23 (percent of the day's trips): the earlier model's curve
+#: averaged with the 2025 sample's weekdays (afternoon peak 16:00-18:00, quiet 02:00-05:00).
 WEEKDAY_DEMAND = (
-    1.9, 1.1, 0.7, 0.5, 0.4, 0.6, 1.5, 2.9, 4.0, 4.3, 4.4, 4.7,
-    5.0, 5.2, 5.7, 5.9, 5.9, 6.6, 7.1, 6.4, 5.6, 5.5, 5.0, 3.6,
+    1.6, 1.0, 0.5, 0.4, 0.3, 0.7, 1.4, 3.1, 3.9, 4.7, 4.7, 4.9,
+    5.2, 5.8, 6.4, 6.2, 6.7, 7.2, 7.3, 6.1, 5.7, 5.6, 4.6, 3.5,
 )  # fmt: skip
-#: Weekend demand: late nights busier, no morning rush.
+#: Weekend demand: late nights busier, no morning rush (averaged with the sample's weekends).
 WEEKEND_DEMAND = (
-    4.2, 3.3, 2.4, 1.6, 1.0, 0.8, 1.0, 1.5, 2.3, 3.2, 4.2, 5.0,
-    5.4, 5.6, 5.7, 5.7, 5.7, 5.8, 5.9, 5.5, 5.0, 5.0, 5.1, 4.9,
+    4.2, 3.0, 2.1, 1.4, 0.9, 0.8, 0.8, 1.3, 2.4, 3.1, 4.0, 5.6,
+    5.4, 6.4, 6.4, 6.6, 6.3, 6.9, 5.9, 5.5, 4.8, 4.8, 4.4, 4.5,
 )  # fmt: skip
 #: Relative daily volume Monday..Sunday.
 DAY_OF_WEEK_VOLUME = (0.92, 1.0, 1.05, 1.08, 1.08, 1.0, 0.85)
-#: Average street speed (mph) per local hour on weekdays; weekends are ~12% faster.
+#: Average street speed (mph) per local hour on weekdays; weekends are ~12% faster. Scaled so
+#: that the median of distance / (duration - 75 s) per hour matches the 2025 sample's weekdays
+#: (9.5-10.5 mph in the day, 15-18 mph at night, with the longer trips' higher speeds).
 WEEKDAY_SPEED_MPH = (
-    17.0, 18.0, 19.0, 20.0, 21.0, 20.0, 16.0, 12.0, 10.0, 9.5, 9.5, 9.5,
-    9.5, 9.5, 9.0, 8.5, 8.5, 8.8, 9.5, 11.0, 12.0, 13.0, 14.0, 15.5,
+    12.0, 12.0, 12.5, 13.0, 13.5, 13.5, 13.5, 11.3, 9.4, 8.5, 8.1, 7.8,
+    7.9, 7.7, 7.8, 8.2, 8.6, 8.6, 8.7, 10.2, 10.8, 10.8, 11.0, 11.6,
 )  # fmt: skip
 WEEKEND_SPEED_FACTOR = 1.12
 #: Average speed cap (highway trips at night).
 MAX_SPEED_MPH = 45.0
 
 # --------------------------------------------------------------------------------------------
-# Categorical mixes (value, weight)
+# Categorical mixes (value, weight), from the 2025 sample unless noted
 # --------------------------------------------------------------------------------------------
 
-VENDORS = ((2, 0.72), (1, 0.265), (7, 0.01), (6, 0.005))
-PASSENGERS = ((1, 0.74), (2, 0.145), (3, 0.04), (4, 0.02), (5, 0.025), (6, 0.015), (0, 0.015))
-#: payment_type 0 ("flex fare") rows come with null passenger_count, RatecodeID,
-#: store_and_fwd_flag, congestion_surcharge and Airport_fee, as in the TLC files.
-PAYMENTS = ((1, 0.76), (2, 0.18), (0, 0.035), (4, 0.015), (3, 0.01))
-CARD_NO_TIP_SHARE = 0.08
-TIP_PCT_MIN, TIP_PCT_MAX = 0.15, 0.25
-STORE_AND_FORWARD_SHARE = 0.005
-NEGOTIATED_SHARE = 0.002  # RatecodeID 5
+#: VendorID of the trips (the sample: 2 77.6 %, 1 22.4 %, 7 0.02 %; every void/refund row and its
+#: twin are VendorID 2 and come on top, see NEGATIVE_SHARE).
+VENDORS = ((2, 0.7646), (1, 0.2344), (7, 0.0007), (6, 0.0003))
+#: Passengers per vendor: only VendorID 1 reports 0 (4.1 % of its rows).
+PASSENGERS_BY_VENDOR = {
+    1: ((1, 0.822), (2, 0.102), (0, 0.041), (3, 0.018), (4, 0.016), (5, 0.001)),
+    2: ((1, 0.754), (2, 0.165), (3, 0.038), (4, 0.032), (5, 0.0067), (6, 0.0049)),
+}
+#: payment_type 0 (flex fare) rows come with null passenger_count, RatecodeID,
+#: store_and_fwd_flag, congestion_surcharge and Airport_fee, as in the TLC files: ~15 % of a 2025
+#: month (NOTES.md: up to ~20 %; 8 of the 29-row 2024 file, 1.3 % of the 2021 sample; the 2025
+#: random sample has none: its source dropped rows with nulls).
+FLEX_FARE_SHARE = 0.15
+#: Other payment types per vendor, voids/refunds and their twins excluded (these are VendorID 2
+#: with payment 2, 3 or 4: see CORRECTION_PAYMENTS).
+PAYMENTS_BY_VENDOR = {
+    1: ((1, 0.8415), (2, 0.1269), (3, 0.0191), (4, 0.0125)),
+    2: ((1, 0.8598), (2, 0.139), (3, 0.0011), (4, 0.0001)),
+}
+#: Card trips without a tip (the sample: 10 % for VendorID 1, 5 % for VendorID 2); flex fares 25 %.
+CARD_NO_TIP_SHARE = {1: 0.10, 2: 0.05}
+FLEX_NO_TIP_SHARE = 0.25
+#: Tip as picked on the in-cab screen (of the fare and fees, tolls excluded): of the sample's
+#: tipped card rows 44 % are exactly 20 %, 6 % 25 %, 2 % 30 %, 20 % a whole-dollar amount (5-22 %
+#: of the fare and fees, $1 and $2 the most common); the rest a custom amount (here 10-25 %).
+TIP_20, TIP_25, TIP_30, TIP_WHOLE_DOLLARS = 0.44, 0.50, 0.52, 0.72  # cumulative shares
+STORE_AND_FORWARD_SHARE = {1: 0.009}  # VendorID 1 only (10 of 1119)
+#: VendorID 2 rows whose total holds a second congestion surcharge (6 of 3767 positive rows).
+DOUBLE_CONGESTION_SHARE = 0.0016
 JFK_FLAT_SHARE = 0.95  # of JFK <-> Manhattan trips
+#: JFK pick-ups charged the airport fee (the sample: 223 of 288; LaGuardia: all 154).
+JFK_AIRPORT_FEE_SHARE = 0.78
+#: Trips with neither end in the congestion area that still pay the congestion surcharge
+#: (passing through it: 26 of the sample's 331 such trips), and trips with an end in it that
+#: do (4447 of 4492 with a distance).
+CONGESTION_THROUGH_SHARE = 0.08
+CONGESTION_CHARGED_INSIDE = 0.99
+RATE_4_SHARE = 0.5  # of trips to zone 265 (outside NYC): Nassau/Westchester
+#: Trip kinds per vendor, cumulative thresholds of one uniform draw: RatecodeID 99, negotiated
+#: (RatecodeID 5), flag drop (zero distance, same zone, under a minute, the initial fare only),
+#: a meter without GPS (zero distance, fare and time as driven). From the sample: VendorID 1
+#: 55 RatecodeID 99, 11 negotiated, 15 flag drops, 4 zero distances elsewhere of 1119 rows;
+#: VendorID 2 38 negotiated, 15 flag drops, 7 other zero distances of 3880.
+KIND_SHARES = {1: (0.049, 0.0098, 0.0134, 0.0036), 2: (0.0, 0.0098, 0.0039, 0.0018)}
+#: Zero-distance trips that still pay the location fees (congestion, airport, CBD): 36 of 67.
+ZERO_DISTANCE_FEE_SHARE = 0.5
+NEGOTIATED_ZERO_SHARE = 0.4  # of negotiated trips report a zero distance (19 of 49)
+RATE_99_ZERO_SHARE = 0.1  # of RatecodeID 99 trips report a zero distance (6 of 55)
+#: Share of the clean messages that are voids/refunds (negative rows, VendorID 2, each after its
+#: positive twin): 113 of the sample's 5000 rows (2.26 %) are negative; the sample has no flex
+#: fares, so 2.26 % of the rows that are not flex fares (0.85 of the others, twins never are).
+NEGATIVE_SHARE = 0.0193
+#: Payment type of a void/refund (and of its twin): the sample's negative rows 24 cash (a refund),
+#: 15 no charge, 74 dispute (voids).
+CORRECTION_PAYMENTS = ((2, 24), (3, 15), (4, 74))
+#: A void/refund whose twin paid the CBD fee shows it in its own column in 2 of 42 cases; the
+#: others hold it in the total only (``fee_not_itemized``).
+CORRECTION_CBD_SHOWN = 0.05
 
+#: The 19 fields of the TLC files before 2025 (and of event schema v1), in their order.
 FIELDS = (
     "VendorID",
     "tpep_pickup_datetime",
@@ -184,6 +323,9 @@ FIELDS = (
     "congestion_surcharge",
     "Airport_fee",
 )
+CBD_FEE = "cbd_congestion_fee"
+#: The fields of a generated record (event schema v2): the TLC fields and cbd_congestion_fee.
+RECORD_FIELDS = (*FIELDS, CBD_FEE)
 REQUIRED_FIELDS = (
     "VendorID",
     "tpep_pickup_datetime",
@@ -195,7 +337,7 @@ REQUIRED_FIELDS = (
     "fare_amount",
     "total_amount",
 )
-#: Amount fields summed into total_amount (cbd_congestion_fee is not modelled).
+#: Amount fields that make up total_amount (silver's amount_check sums the same).
 AMOUNT_PARTS = (
     "fare_amount",
     "extra",
@@ -205,8 +347,11 @@ AMOUNT_PARTS = (
     "improvement_surcharge",
     "congestion_surcharge",
     "Airport_fee",
+    CBD_FEE,
 )
 AMOUNT_FIELDS = (*AMOUNT_PARTS, "total_amount")
+#: The fees VendorID 1 also books in ``extra``.
+FEE_FIELDS = ("congestion_surcharge", "Airport_fee", CBD_FEE)
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -349,6 +494,7 @@ class Trip(NamedTuple):
     total: int
     congestion_surcharge: int | None
     airport_fee: int | None
+    cbd_congestion_fee: int | None
 
     @property
     def trip_distance(self) -> float:
@@ -365,14 +511,111 @@ def _quantile_table(f, size: int = 4096) -> list[float]:
 
 
 _TABLE_SIZE = 4096
-#: Trip length within Manhattan: 0.3 mi + log-normal (median ~1.65 mi), at most 12 mi.
-_MANHATTAN_MILES = _quantile_table(lambda z: min(12.0, 0.3 + math.exp(0.3 + 0.6 * z)))
-#: Trip length touching the outer boroughs: 0.6 mi + log-normal (median ~4.7 mi), at most 30 mi.
-_OUTER_MILES = _quantile_table(lambda z: min(30.0, 0.6 + math.exp(1.4 + 0.6 * z)))
+#: Trip length between two Manhattan zones: 0.25 mi + log-normal (median ~1.45 mi, 95th
+#: percentile ~4.8 mi: the sample's 1.5 and 4.84), at most 15 mi.
+_MANHATTAN_MILES = _quantile_table(lambda z: min(15.0, 0.25 + math.exp(0.2 + 0.8 * z)))
+#: Trip length touching the outer boroughs: 0.3 mi + log-normal (median ~5.5 mi), at most 35 mi.
+_OUTER_MILES = _quantile_table(lambda z: min(35.0, 0.3 + math.exp(1.65 + 0.8 * z)))
+#: Trip length within one zone: 0.1 mi + log-normal (median ~0.55 mi), at most 3 mi.
+_SAME_ZONE_MILES = _quantile_table(lambda z: min(3.0, 0.1 + math.exp(-0.8 + 0.6 * z)))
 #: Speed noise: log-normal factor, sigma 0.25 (~ +-25 %).
 _SPEED_NOISE = _quantile_table(lambda z: math.exp(0.25 * z))
+#: Longer trips are faster (avenues, highways): speed factor by distance (miles), interpolated
+#: per 0.1 mi up to 25 mi; fitted to the 2025 sample's weekday daytime median speeds (9 mph up to
+#: 3 mi, 11 mph 3-5 mi, 17.6 mph 5-10 mi, 21 mph 10-20 mi, 25 mph beyond).
+_SPEED_BY_MILES = ((0, 1.03), (3, 1.1), (5, 1.7), (8, 2.3), (12, 2.6), (17, 2.8), (25, 3.2))
 
-_OUTER, _MANHATTAN, _AIRPORT = 0, 1, 2
+
+def _speed_factor_table() -> list[float]:
+    out = []
+    for tenth in range(251):
+        mi = tenth / 10
+        for (m0, f0), (m1, f1) in zip(_SPEED_BY_MILES, _SPEED_BY_MILES[1:], strict=False):
+            if mi <= m1:
+                out.append(f0 + (f1 - f0) * (mi - m0) / (m1 - m0))
+                break
+    return out
+
+
+_SPEED_FACTOR = _speed_factor_table()
+
+#: What the model needs to know about a (pick-up, drop-off) zone pair, looked up once per trip
+#: (``_zone_pair``): the distance rule, the rate code the pair implies, the toll rule, whether
+#: the trip touches the congestion area, its chance of the CBD fee, whether it serves LaGuardia,
+#: and for airport trips the distance range in hundredths of a mile.
+_D_MANHATTAN, _D_SAME, _D_OUTER, _D_AIRPORT, _D_FAR = range(5)
+_T_NONE, _T_AIRPORT, _T_FAR, _T_OUTER = range(4)
+#: Trip kinds besides ordinary metered trips (KIND_SHARES)
+_K_TRIP, _K_RATE_99, _K_NEGOTIATED = 0, 1, 2
+_ZONES = MAX_LOCATION_ID + 1
+
+
+def _airport_range(pu: int, do: int) -> tuple[int, int]:
+    """Distance range (hundredths of a mile: low, span) of a trip from or to an airport: the
+    10th to 90th percentile of the 2025 sample's airport trips."""
+    a, o = (pu, do) if pu in AIRPORTS else (do, pu)
+    if a == o:
+        lo, hi = 0.1, 1.5  # terminal to terminal (at JFK mostly under 0.3 mi)
+    elif o in AIRPORTS:
+        lo, hi = (10.0, 13.0) if EWR not in (a, o) else (25.0, 33.0)
+    elif a == JFK:
+        lo, hi = (16.0, 20.5) if o in MANHATTAN else (4.0, 22.0)
+    elif a == LGA:
+        lo, hi = (8.0, 12.5) if o in MANHATTAN else (4.0, 14.0)
+    else:  # EWR
+        lo, hi = (14.0, 20.0) if o in MANHATTAN else (18.0, 35.0)
+    return round(lo * 100), round((hi - lo) * 100)
+
+
+_PairInfo = tuple[int, int, int, bool, float, bool, int, int]
+#: ``_zone_pair`` per ``pu * _ZONES + do``, filled as pairs occur (shared by all factories)
+_PAIRS: list[_PairInfo | None] = [None] * (_ZONES * _ZONES)
+_MANHATTAN_LIKE = MANHATTAN | {UNKNOWN_ZONE}  # zone 264 (unknown): Manhattan-like trips
+
+
+def _cbd_class(z: int) -> int:
+    return 2 if z in CBD_ZONE else 1 if z in MANHATTAN else 0
+
+
+def _zone_pair(pu: int, do: int) -> _PairInfo:
+    """(distance rule, rate code, toll rule, touches the congestion area, chance of the CBD
+    fee, serves LaGuardia, airport distance low, span) of a trip from ``pu`` to ``do``."""
+    far = OUTSIDE_NYC in (pu, do)
+    if far:
+        dist = _D_SAME if pu == do else _D_FAR
+    elif pu in AIRPORTS or do in AIRPORTS:
+        dist = _D_AIRPORT
+    elif pu == do:
+        dist = _D_SAME
+    elif pu in _MANHATTAN_LIKE and do in _MANHATTAN_LIKE:
+        dist = _D_MANHATTAN
+    else:
+        dist = _D_OUTER
+    if (pu == JFK and do in MANHATTAN) or (do == JFK and pu in MANHATTAN):
+        rate = 2  # the JFK flat fare (most of them)
+    elif EWR in (pu, do):
+        rate = 3
+    elif far:
+        rate = 4  # Nassau/Westchester (some of them)
+    else:
+        rate = 1
+    if pu == do:
+        toll = _T_NONE
+    elif far:
+        toll = _T_FAR
+    elif dist == _D_AIRPORT:
+        toll = _T_AIRPORT
+    elif pu not in _MANHATTAN_LIKE or do not in _MANHATTAN_LIKE:
+        toll = _T_OUTER
+    else:
+        toll = _T_NONE
+    a, b = _cbd_class(pu), _cbd_class(do)
+    cbd_p = CBD_CHARGED_INSIDE if 2 in (a, b) else CBD_CHARGED_THROUGH[a][b]
+    lo, span = _airport_range(pu, do) if dist == _D_AIRPORT else (0, 0)
+    return (
+        dist, rate, toll, pu in CONGESTION_ZONE or do in CONGESTION_ZONE, cbd_p, LGA in (pu, do),
+        lo, span,
+    )  # fmt: skip
 
 
 class TripFactory:
@@ -382,159 +625,299 @@ class TripFactory:
         self.rng = rng
         self.clock = clock
         self.rules = rules
+        self._week_offset_s = clock.start_weekday * 86400  # pickup_s -> hour of the week
+        # u in [0, 1) times these stays below the last cumulative weight, rounding included
+        below_one = 1.0 - 2.0**-40
         self._pu_cum = list(accumulate(PICKUP_WEIGHTS))
+        self._pu_tot = self._pu_cum[-1] * below_one
         self._do_cum = list(accumulate(DROPOFF_WEIGHTS))
+        self._do_scale = self._do_cum[-1] / (1.0 - SAME_ZONE_SHARE) * below_one
+        self._do_out_cum = list(accumulate(OUT_OF_AREA_DROPOFF_WEIGHTS))
+        self._do_out_scale = self._do_out_cum[-1] / OUT_OF_AREA_DROPOFF_SHARE * below_one
+        self._do_after_out_scale = (
+            self._do_cum[-1] / (1.0 - SAME_ZONE_SHARE - OUT_OF_AREA_DROPOFF_SHARE) * below_one
+        )
+        self._congestion = [z in CONGESTION_ZONE for z in range(_ZONES)]
         self._vendors = _cumulative(VENDORS)
-        self._passengers = _cumulative(PASSENGERS)
-        self._payments = _cumulative(PAYMENTS)
-        self._kind = [
-            _AIRPORT if z in AIRPORTS else _MANHATTAN if z in MANHATTAN else _OUTER
-            for z in range(MAX_LOCATION_ID + 1)
-        ]
-        self._congestion = [z in CONGESTION_ZONE for z in range(MAX_LOCATION_ID + 1)]
+        # per VendorID 0..7 (6 and 7 as 2): passengers, payments, kind thresholds, card no-tip share,
+        # store-and-forward share, fees booked in extra too
+        self._by_vendor: list[tuple[Any, ...]] = []
+        for v in range(8):
+            base = 1 if v == 1 else 2
+            payments, cum, tot = _cumulative(PAYMENTS_BY_VENDOR[base])
+            self._by_vendor.append(
+                (
+                    _cumulative(PASSENGERS_BY_VENDOR[base]),
+                    (payments, cum, tot / (1.0 - FLEX_FARE_SHARE)),
+                    tuple(accumulate(KIND_SHARES[base])),
+                    CARD_NO_TIP_SHARE[base],
+                    STORE_AND_FORWARD_SHARE.get(v, 0.0),
+                    v == 1,
+                )
+            )
+        start = datetime.combine(clock.start_date, datetime.min.time())
+        cbd_start = datetime.combine(rules.cbd_start, datetime.min.time())
+        self._cbd_start_s = int((cbd_start - start).total_seconds())
         r = rules
         rush = range(*r.rush_hours)
         overnight = set(range(r.overnight_hours[0], 24)) | set(range(r.overnight_hours[1]))
-        # per (weekend, hour): speed, extra surcharge of metered trips and of the JFK flat fare
-        self._speed = [
-            [WEEKDAY_SPEED_MPH[h] * (WEEKEND_SPEED_FACTOR if we else 1.0) for h in range(24)]
-            for we in (0, 1)
-        ]
-        self._extra_metered = [
-            [
+        # per hour of the week (Monday 00:00 = 0): speed, extra surcharge of metered trips and
+        # of the JFK flat fare
+        self._hours = [
+            (
+                WEEKDAY_SPEED_MPH[h] * (WEEKEND_SPEED_FACTOR if we else 1.0),
                 (r.rush_surcharge if (not we and h in rush) else 0)
-                + (r.overnight_surcharge if h in overnight else 0)
-                for h in range(24)
-            ]
-            for we in (0, 1)
-        ]
-        self._extra_jfk = [
-            [r.jfk_rush_surcharge if (not we and h in rush) else 0 for h in range(24)]
-            for we in (0, 1)
+                + (r.overnight_surcharge if h in overnight else 0),
+                r.jfk_rush_surcharge if (not we and h in rush) else 0,
+            )
+            for we in (is_weekend(weekday) for weekday in range(7))
+            for h in range(24)
         ]
 
-    def _airport_distance_h(self, pu: int, do: int) -> int:
-        """Hundredths of a mile for a trip from or to an airport."""
-        a, o = (pu, do) if pu in AIRPORTS else (do, pu)
-        if a == o:
-            lo, hi = 0.3, 3.0  # terminal to terminal
-        elif o in AIRPORTS:
-            lo, hi = (10.0, 13.0) if EWR not in (a, o) else (25.0, 33.0)
-        elif a == JFK:
-            lo, hi = (15.0, 21.0) if o in MANHATTAN else (4.0, 20.0)
-        elif a == LGA:
-            lo, hi = (7.0, 12.0) if o in MANHATTAN else (2.5, 14.0)
-        else:  # EWR
-            lo, hi = (15.0, 22.0) if o in MANHATTAN else (18.0, 35.0)
-        return int((lo + (hi - lo) * self.rng.random()) * 100 + 0.5)
+    def make(self, pickup_s: int, vendor: int | None = None, payment: int | None = None) -> Trip:
+        """One clean trip picked up at ``pickup_s`` (seconds since the clock's start date);
+        ``vendor`` and ``payment`` force those (the positive twin of a void or refund).
 
-    def make(self, pickup_s: int) -> Trip:
-        """One clean trip picked up at ``pickup_s`` (seconds since the clock's start date).
-
-        The number of random draws does not depend on ``pickup_s``: moving one trip in time
-        leaves every other trip of the stream unchanged.
+        The number of random draws (14) depends on nothing: moving one trip in time, or forcing
+        its vendor or payment, leaves every other trip of the stream unchanged.
         """
         rnd = self.rng.random
         r = self.rules
-        day, sod = divmod(pickup_s, 86400)
-        hour = sod // 3600
-        we = 1 if (self.clock.start_weekday + day) % 7 >= 5 else 0
+        speed, extra, extra_jfk = self._hours[(pickup_s + self._week_offset_s) // 3600 % 168]
 
-        values, cum, tot = self._vendors
-        vendor = values[bisect(cum, rnd() * tot)]
-        pu_cum = self._pu_cum
-        pu = bisect(pu_cum, rnd() * pu_cum[-1]) + 1
-        do_cum = self._do_cum
-        do = bisect(do_cum, rnd() * do_cum[-1]) + 1
-        kind = self._kind
-        kpu = kind[pu]
-        kdo = kind[do]
-        if kpu == _AIRPORT or kdo == _AIRPORT:
-            dist_h = self._airport_distance_h(pu, do)
-        elif pu == do:
-            dist_h = int(20.5 + 130 * rnd())
-        elif kpu == _MANHATTAN and kdo == _MANHATTAN:
-            dist_h = int(_MANHATTAN_MILES[int(rnd() * _TABLE_SIZE)] * 100 + 0.5)
+        u = rnd()
+        if vendor is None:
+            values, cum, tot = self._vendors
+            vendor = values[bisect(cum, u * tot)]
+        passengers_t, payments_t, kinds, card_no_tip, fwd_share, fees_in_extra = self._by_vendor[
+            vendor
+        ]
+        u = rnd()
+        if payment is None:
+            if u < FLEX_FARE_SHARE:
+                payment = 0
+            else:
+                values, cum, scale = payments_t  # u rescaled from [FLEX_FARE_SHARE, 1)
+                payment = values[bisect(cum, (u - FLEX_FARE_SHARE) * scale)]
+        u_kind = rnd()
+        kind = _K_TRIP
+        zero = instant = False  # reported distance 0; flag drop (same zone, under a minute)
+        if payment and u_kind < kinds[3]:
+            i = bisect(kinds, u_kind)
+            lo = kinds[i - 1] if i else 0.0
+            frac = (u_kind - lo) / (kinds[i] - lo)
+            if i == 0:
+                kind = _K_RATE_99
+                payment = 1
+                zero = frac < RATE_99_ZERO_SHARE
+            elif i == 1:
+                kind = _K_NEGOTIATED
+                instant = frac < NEGOTIATED_ZERO_SHARE
+            elif i == 2:
+                instant = True
+            else:
+                zero = True
+
+        # zones
+        u_pu = rnd()
+        u_do = rnd()
+        if kind == _K_RATE_99:
+            zones = _RATE_99_ZONES
+            pu = zones[int(u_pu * len(zones))]
+            do = zones[int(u_do * len(zones))]
         else:
-            dist_h = int(_OUTER_MILES[int(rnd() * _TABLE_SIZE)] * 100 + 0.5)
+            pu = bisect(self._pu_cum, u_pu * self._pu_tot) + 1
+            if instant or u_do < SAME_ZONE_SHARE:
+                do = pu
+            elif self._congestion[pu]:
+                do = bisect(self._do_cum, (u_do - SAME_ZONE_SHARE) * self._do_scale) + 1
+            else:
+                u_do -= SAME_ZONE_SHARE
+                if u_do < OUT_OF_AREA_DROPOFF_SHARE:
+                    do = bisect(self._do_out_cum, u_do * self._do_out_scale) + 1
+                else:
+                    u_do -= OUT_OF_AREA_DROPOFF_SHARE
+                    do = bisect(self._do_cum, u_do * self._do_after_out_scale) + 1
+        pair = _PAIRS[pu * _ZONES + do]
+        if pair is None:
+            pair = _PAIRS[pu * _ZONES + do] = _zone_pair(pu, do)
+        dist_rule, ratecode, toll_rule, in_congestion, cbd_p, lga, lo_h, span_h = pair
 
-        # duration: time-of-day speed, faster on long (highway) trips, noise, +0.5-2 min stops
-        speed = self._speed[we][hour] * (1.0 + 0.0008 * (dist_h if dist_h < 1500 else 1500))
-        speed *= _SPEED_NOISE[int(rnd() * _TABLE_SIZE)]
-        if speed > MAX_SPEED_MPH:
-            speed = MAX_SPEED_MPH
-        duration = int(dist_h * 36 / speed + 30 + 90 * rnd())
-        if duration < 60:
-            duration = 60
+        # distance
+        u = rnd()
+        if instant:
+            dist_h = 0
+        elif dist_rule == _D_MANHATTAN:
+            dist_h = int(_MANHATTAN_MILES[int(u * _TABLE_SIZE)] * 100 + 0.5)
+        elif dist_rule == _D_SAME:
+            dist_h = int(_SAME_ZONE_MILES[int(u * _TABLE_SIZE)] * 100 + 0.5)
+        elif dist_rule == _D_OUTER:
+            dist_h = int(_OUTER_MILES[int(u * _TABLE_SIZE)] * 100 + 0.5)
+        elif dist_rule == _D_AIRPORT:
+            dist_h = int(lo_h + span_h * u + 0.5)
+        else:  # outside NYC
+            dist_h = int(1000 + 2500 * u)
 
-        values, cum, tot = self._payments
-        payment = values[bisect(cum, rnd() * tot)]
-        values, cum, tot = self._passengers
-        passengers = values[bisect(cum, rnd() * tot)]
+        # duration: time-of-day speed, faster on long (highway) trips, noise, +0.5-2 min stops;
+        # a flag drop is over within a minute
+        u_speed = rnd()
+        u_stop = rnd()
+        if instant:
+            duration = 5 + int(55 * u_stop)
+        else:
+            speed *= _SPEED_FACTOR[dist_h // 10 if dist_h < 2500 else 250]
+            speed *= _SPEED_NOISE[int(u_speed * _TABLE_SIZE)]
+            if speed > MAX_SPEED_MPH:
+                speed = MAX_SPEED_MPH
+            duration = int(dist_h * 36 / speed + 30 + 90 * u_stop)
+            if duration < 60:
+                duration = 60
+
+        u_pax = rnd()
         u_rate = rnd()
         u_toll = rnd()
         u_tip = rnd()
         u_fwd = rnd()
+        u_cbd = rnd()
 
         # rate code and fare
-        if (pu == JFK and kdo == _MANHATTAN) or (do == JFK and kpu == _MANHATTAN):
+        if kind:
+            ratecode = 99 if kind == _K_RATE_99 else 5
+        elif ratecode == 2:
             ratecode = 2 if u_rate < JFK_FLAT_SHARE else 1
-        elif pu == EWR or do == EWR:
-            ratecode = 3
-        else:
-            ratecode = 5 if u_rate < NEGOTIATED_SHARE else 1
-        if ratecode == 2:
-            fare = r.jfk_flat
-            extra = self._extra_jfk[we][hour]
-        else:
-            # time beyond what the distance takes at the 12 mph threshold is charged as time
-            slow_s = duration - dist_h * 36 // r.slow_threshold_mph
+        elif ratecode == 4:
+            ratecode = 4 if u_rate < RATE_4_SHARE else 1
+        improvement = r.improvement_surcharge
+        if ratecode == 1:
+            # the time beyond what the distance takes at the moving speed is charged as time
+            slow_s = duration - dist_h * 36 // r.moving_speed_mph
             fare = r.initial + r.unit * (dist_h // r.distance_unit_hundredths_mi)
             if slow_s > 0:
                 fare += r.unit * (slow_s // r.slow_unit_s)
-            extra = self._extra_metered[we][hour]
+            if lga:
+                extra += r.lga_surcharge
+        elif ratecode == 2:
+            fare = r.jfk_flat
+            extra = extra_jfk
+        elif ratecode == 99:  # whole dollars and 50 cents, no surcharges
+            fare = (1400 + dist_h * 5 // 2 + int(400 * u_rate)) // 100 * 100 + 50
+            extra = 0
+            if u_cbd >= 0.2:
+                improvement = 0
+        else:
+            slow_s = duration - dist_h * 36 // r.moving_speed_mph
+            fare = r.initial + r.unit * (dist_h // r.distance_unit_hundredths_mi)
+            if slow_s > 0:
+                fare += r.unit * (slow_s // r.slow_unit_s)
             if ratecode == 3:
-                extra += r.newark_surcharge
-            elif ratecode == 5:
-                fare = (fare + 50) // 100 * 100  # negotiated: whole dollars
+                fare += r.newark_surcharge
+            elif ratecode == 4:  # beyond the city limit the meter runs at twice the rate
+                fare = fare * 5 // 4
+            elif instant:  # negotiated, not driven
+                fare = (2000 + int(18000 * u_rate)) // 100 * 100
+            else:  # negotiated: whole dollars
+                fare = (fare + 50) // 100 * 100
+        if payment == 0:  # flex fare: an up-front price (not on the meter's grid), no extra
+            fare = fare * (90 + int(30 * u_kind)) // 100 + int(u_rate * 10)
+            extra = 0
 
-        congestion_zone = self._congestion
-        congestion = r.congestion_surcharge if congestion_zone[pu] or congestion_zone[do] else 0
-        airport_fee = r.airport_fee if pu in (JFK, LGA) else 0
+        # fees: one draw decides the congestion surcharge and the CBD fee, so a trip passing
+        # through pays both, and one whose meter missed the area (no surcharge) no CBD fee
+        if ratecode == 99:
+            congestion = airport_fee = 0
+            cbd: int | None = 0
+        else:
+            if in_congestion:
+                congestion = r.congestion_surcharge if u_cbd < CONGESTION_CHARGED_INSIDE else 0
+            else:
+                congestion = r.congestion_surcharge if u_cbd < CONGESTION_THROUGH_SHARE else 0
+            airport_fee = (
+                r.airport_fee
+                if pu == LGA or (pu == JFK and u_fwd >= 1.0 - JFK_AIRPORT_FEE_SHARE)
+                else 0
+            )
+            cbd = r.cbd_congestion_fee if u_cbd < cbd_p else 0
+            if (instant or zero) and u_cbd >= ZERO_DISTANCE_FEE_SHARE:
+                congestion = airport_fee = cbd = 0  # no move, no location: no location fees
+        if pickup_s < self._cbd_start_s:
+            cbd = None
 
-        # tolls: Hudson crossing to/from Newark, MTA crossings on some airport/outer-borough trips
+        # tolls: Hudson crossings (Newark, outside NYC), MTA crossings on some airport and
+        # outer-borough trips
         tolls = 0
-        if ratecode == 3:
-            tolls = r.toll_panynj_crossing
-        elif kpu == _AIRPORT or kdo == _AIRPORT:
-            if u_toll < 0.4 and pu != do:
-                tolls = r.toll_mta_crossing
-        elif dist_h > 500 and (kpu == _OUTER or kdo == _OUTER) and u_toll < 0.12:
-            tolls = r.toll_mta_crossing
+        if toll_rule:
+            if ratecode == 3:
+                tolls = r.toll_panynj_crossing
+            elif toll_rule == _T_AIRPORT:
+                if u_toll < 0.4:
+                    tolls = r.toll_mta_crossing
+            elif toll_rule == _T_OUTER:
+                if u_toll < 0.15 and dist_h > 500:
+                    tolls = r.toll_mta_crossing
+            elif u_toll < 0.6:  # outside NYC
+                tolls = r.toll_panynj_crossing if u_toll < 0.3 else r.toll_mta_crossing
 
-        base = fare + extra + r.mta_tax + r.improvement_surcharge + congestion + airport_fee
+        fees = congestion + airport_fee + (cbd or 0)
+        base = fare + extra + r.mta_tax + improvement + fees
         tip = 0
-        if payment == 1 and u_tip >= CARD_NO_TIP_SHARE:
-            # percentage uniform in [TIP_PCT_MIN, TIP_PCT_MAX] (u_tip re-scaled), of the fare
-            # and surcharges (tolls excluded), like the in-cab tip screen
-            u = (u_tip - CARD_NO_TIP_SHARE) / (1.0 - CARD_NO_TIP_SHARE)
-            tip = int(base * (TIP_PCT_MIN + (TIP_PCT_MAX - TIP_PCT_MIN) * u) + 0.5)
+        if payment <= 1 and kind != _K_RATE_99:  # card or flex fare: the in-cab tip screen
+            no_tip = card_no_tip if payment else FLEX_NO_TIP_SHARE
+            if u_tip >= no_tip:
+                v = (u_tip - no_tip) / (1.0 - no_tip)
+                if v < TIP_20:
+                    tip = (base * 20 + 50) // 100
+                elif v < TIP_25:
+                    tip = (base * 25 + 50) // 100
+                elif v < TIP_30:
+                    tip = (base * 30 + 50) // 100
+                elif v < TIP_WHOLE_DOLLARS:  # 5-22 %, whole dollars, at least one
+                    w = (v - TIP_30) / (TIP_WHOLE_DOLLARS - TIP_30)
+                    tip = max(100, int(base * (0.05 + 0.17 * w) / 100 + 0.5) * 100)
+                else:  # a custom amount, 10-25 %
+                    w = (v - TIP_WHOLE_DOLLARS) / (1.0 - TIP_WHOLE_DOLLARS)
+                    tip = int(base * (0.10 + 0.15 * w) + 0.5)
         total = base + tolls + tip
 
-        if payment == 0:  # flex-fare rows: these columns are null in the TLC files
+        if payment == 0:  # flex fare: these columns are null, the total still holds the fees
             return _new_trip(
                 Trip,
-                (vendor, pickup_s, pickup_s + duration, None, dist_h, None, None, pu, do, 0,
-                 fare, extra, r.mta_tax, tip, tolls, r.improvement_surcharge,
-                 total - congestion - airport_fee, None, None),
+                (vendor, pickup_s, pickup_s + duration, None, 0 if zero else dist_h, None, None,
+                 pu, do, 0, fare, extra, r.mta_tax, tip, tolls, improvement, total, None, None,
+                 cbd),
             )  # fmt: skip
-        fwd = "Y" if u_fwd < STORE_AND_FORWARD_SHARE else "N"
+        values, cum, tot = passengers_t
+        passengers = values[bisect(cum, u_pax * tot)]
+        if fees_in_extra:  # VendorID 1: the fees in extra too (the total counts them once)
+            extra += fees
+        elif congestion and u_fwd < DOUBLE_CONGESTION_SHARE and vendor == 2:
+            total += congestion
         return _new_trip(
             Trip,
-            (vendor, pickup_s, pickup_s + duration, passengers, dist_h, ratecode, fwd, pu, do,
-             payment, fare, extra, r.mta_tax, tip, tolls, r.improvement_surcharge, total,
-             congestion, airport_fee),
+            (vendor, pickup_s, pickup_s + duration, passengers, 0 if zero else dist_h, ratecode,
+             "Y" if u_fwd < fwd_share else "N", pu, do, payment, fare, extra, r.mta_tax, tip,
+             tolls, improvement, total, congestion, airport_fee, cbd),
         )  # fmt: skip
+
+
+def negative_twin(t: Trip, cbd_shown: bool = False) -> Trip:
+    """The void or refund row of trip ``t`` (TLC style: same vendor, times, zones, distance and
+    payment type): every amount but the tip negated, the total too (less the tip), so the row
+    keeps its vendor's convention. A CBD fee stays in the total but its column shows 0.0 unless
+    ``cbd_shown`` (as in most of the 2025 sample's negative rows). The total is never 0 (a fare
+    is not), so its trip_id differs from its twin's."""
+    cong, apf, cbd = t.congestion_surcharge, t.airport_fee, t.cbd_congestion_fee
+    return t._replace(
+        fare=-t.fare,
+        extra=-t.extra,
+        mta_tax=-t.mta_tax,
+        tip=0,
+        tolls=-t.tolls,
+        improvement_surcharge=-t.improvement_surcharge,
+        total=t.tip - t.total,
+        congestion_surcharge=None if cong is None else -cong,
+        airport_fee=None if apf is None else -apf,
+        cbd_congestion_fee=None if cbd is None else -cbd if cbd_shown else 0,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -547,7 +930,8 @@ def _cents(c: int | None) -> float | None:
 
 
 def trip_to_record(t: Trip, clock: Clock) -> dict[str, Any]:
-    """The trip as the JSON object of the event contract (field order of the TLC files)."""
+    """The trip as the JSON object of the event contract (``RECORD_FIELDS``: the TLC field order,
+    cbd_congestion_fee last)."""
     return {
         "VendorID": t.vendor_id,
         "tpep_pickup_datetime": clock.fmt(t.pickup_s),
@@ -568,6 +952,7 @@ def trip_to_record(t: Trip, clock: Clock) -> dict[str, Any]:
         "total_amount": t.total / 100,
         "congestion_surcharge": _cents(t.congestion_surcharge),
         "Airport_fee": _cents(t.airport_fee),
+        "cbd_congestion_fee": _cents(t.cbd_congestion_fee),
     }
 
 
@@ -582,17 +967,57 @@ def _cents_table() -> list[str]:
     return _CENTS
 
 
+def _amount(c: list[str], x: int) -> str:
+    return c[x] if x >= 0 else "-" + c[-x]  # repr(-a) is "-" + repr(a) for a float a > 0
+
+
+def _opt_amount(c: list[str], x: int | None) -> str:
+    return "null" if x is None else c[x] if x >= 0 else "-" + c[-x]
+
+
+def _opt_int_text(x: int | None) -> str:
+    return "null" if x is None else str(x)
+
+
+def _signed_json(t: Trip, clock: Clock) -> str:
+    """trip_to_json for amounts of either sign within the lookup table (voids and refunds)."""
+    c = _CENTS or _cents_table()
+    fmt = clock.fmt
+    a = _amount
+    flag = "null" if t.store_and_fwd_flag is None else json.dumps(t.store_and_fwd_flag)
+    return (
+        f'{{"VendorID":{t.vendor_id},"tpep_pickup_datetime":"{fmt(t.pickup_s)}",'
+        f'"tpep_dropoff_datetime":"{fmt(t.dropoff_s)}",'
+        f'"passenger_count":{_opt_int_text(t.passenger_count)},'
+        f'"trip_distance":{a(c, t.distance_h)},"RatecodeID":{_opt_int_text(t.ratecode_id)},'
+        f'"store_and_fwd_flag":{flag},"PULocationID":{t.pu_location_id},'
+        f'"DOLocationID":{t.do_location_id},"payment_type":{t.payment_type},'
+        f'"fare_amount":{a(c, t.fare)},"extra":{a(c, t.extra)},"mta_tax":{a(c, t.mta_tax)},'
+        f'"tip_amount":{a(c, t.tip)},"tolls_amount":{a(c, t.tolls)},'
+        f'"improvement_surcharge":{a(c, t.improvement_surcharge)},'
+        f'"total_amount":{a(c, t.total)},'
+        f'"congestion_surcharge":{_opt_amount(c, t.congestion_surcharge)},'
+        f'"Airport_fee":{_opt_amount(c, t.airport_fee)},'
+        f'"cbd_congestion_fee":{_opt_amount(c, t.cbd_congestion_fee)}}}'
+    )
+
+
 def trip_to_json(t: Trip, clock: Clock) -> str:
     """Same text as ``json.dumps(trip_to_record(t, clock), separators=(",", ":"))``, faster."""
-    v, ps, ds, pc, dh, rc, fwd, pu, do, pt, fare, extra, mta, tip, tolls, imp, total, cong, apf = t
+    v, ps, ds, pc, dh, rc, fwd, pu, do, pt, fare, extra, mta, tip, tolls, imp, total, cong, apf, cbd = t  # noqa: E501 # fmt: skip
     if (
         total >= _CENTS_TABLE_SIZE
         or dh >= _CENTS_TABLE_SIZE
-        or min(fare, extra, mta, tip, tolls, imp, dh, cong or 0, apf or 0) < 0
-    ):  # outside the lookup table (never for clean trips): the general path
+        or extra >= _CENTS_TABLE_SIZE
+        or min(fare, extra, mta, tip, tolls, imp, dh, cong or 0, apf or 0, cbd or 0) < 0
+    ):  # voids and refunds, or outside the lookup table (never for clean trips)
+        amounts = (fare, extra, mta, tip, tolls, imp, total, dh, cong or 0, apf or 0, cbd or 0)
+        if min(amounts) > -_CENTS_TABLE_SIZE and max(amounts) < _CENTS_TABLE_SIZE:
+            return _signed_json(t, clock)
         return json.dumps(trip_to_record(t, clock), separators=(",", ":"))
     c = _CENTS or _cents_table()
     fmt = clock.fmt
+    cbd_text = "null" if cbd is None else c[cbd]
     if pc is None:  # flex-fare row with nulls
         return (
             f'{{"VendorID":{v},"tpep_pickup_datetime":"{fmt(ps)}",'
@@ -602,7 +1027,7 @@ def trip_to_json(t: Trip, clock: Clock) -> str:
             f'"fare_amount":{c[fare]},"extra":{c[extra]},"mta_tax":{c[mta]},'
             f'"tip_amount":{c[tip]},"tolls_amount":{c[tolls]},'
             f'"improvement_surcharge":{c[imp]},"total_amount":{c[total]},'
-            f'"congestion_surcharge":null,"Airport_fee":null}}'
+            f'"congestion_surcharge":null,"Airport_fee":null,"cbd_congestion_fee":{cbd_text}}}'
         )
     return (
         f'{{"VendorID":{v},"tpep_pickup_datetime":"{fmt(ps)}",'
@@ -612,14 +1037,16 @@ def trip_to_json(t: Trip, clock: Clock) -> str:
         f'"fare_amount":{c[fare]},"extra":{c[extra]},"mta_tax":{c[mta]},'
         f'"tip_amount":{c[tip]},"tolls_amount":{c[tolls]},'
         f'"improvement_surcharge":{c[imp]},"total_amount":{c[total]},'
-        f'"congestion_surcharge":{c[cong]},"Airport_fee":{c[apf]}}}'
+        f'"congestion_surcharge":{c[cong]},"Airport_fee":{c[apf]},'
+        f'"cbd_congestion_fee":{cbd_text}}}'
     )
 
 
-#: The event schema (registry/schemas/raw_trip.avsc, v1) as (field, Avro type) pairs:
-#: ``trip_to_avro`` writes exactly this layout. A registered schema with any other layout is
-#: encoded from the record by fastavro instead (lakehouse.schema_registry.wire_format).
-AVRO_V1_LAYOUT = (
+#: The event schema (registry/schemas/raw_trip.avsc, v2: v1 and cbd_congestion_fee) as
+#: (field, Avro type) pairs: ``trip_to_avro`` writes exactly this layout. A registered schema with
+#: any other layout is encoded from the record by fastavro instead
+#: (lakehouse.schema_registry.wire_format, producer.trip_encoder).
+AVRO_V2_LAYOUT = (
     ("VendorID", "int"),
     ("tpep_pickup_datetime", "string"),
     ("tpep_dropoff_datetime", "string"),
@@ -639,6 +1066,7 @@ AVRO_V1_LAYOUT = (
     ("total_amount", "double"),
     ("congestion_surcharge", "null|double"),
     ("Airport_fee", "null|double"),
+    ("cbd_congestion_fee", "null|double"),
 )
 
 
@@ -674,10 +1102,10 @@ def _opt_cents(c: int | None) -> bytes:
 
 
 def trip_to_avro(t: Trip, clock: Clock) -> bytes:
-    """The Avro binary body of ``trip_to_record(t, clock)`` in ``AVRO_V1_LAYOUT``: the bytes
+    """The Avro binary body of ``trip_to_record(t, clock)`` in ``AVRO_V2_LAYOUT``: the bytes
     fastavro's schemaless writer produces (tested byte for byte), written directly from the
     trip in about a fifth of its time (the generator's Avro path)."""
-    v, ps, ds, pc, dh, rc, fwd, pu, do, pt, fare, extra, mta, tip, tolls, imp, total, cong, apf = t
+    v, ps, ds, pc, dh, rc, fwd, pu, do, pt, fare, extra, mta, tip, tolls, imp, total, cong, apf, cbd = t  # noqa: E501 # fmt: skip
     fmt = clock.fmt
     flag = _NULL if fwd is None else _SOME + _int(len(fwd.encode())) + fwd.encode()
     return b"".join(
@@ -694,14 +1122,16 @@ def trip_to_avro(t: Trip, clock: Clock) -> bytes:
                            imp / 100, total / 100),
             _opt_cents(cong),
             _opt_cents(apf),
+            _opt_cents(cbd),
         )
     )  # fmt: skip
 
 
 def generate_trips(
-    n: int, *, seed: int, start_date: date | None = None, days: int = 1
+    n: int, *, seed: int, start_date: date | str | None = None, days: int = 1
 ) -> Iterator[Trip]:
-    """``n`` clean trips in pick-up order (convenience for tests and analysis)."""
+    """``n`` clean trips in pick-up order (convenience for tests and analysis): ordinary trips
+    only; the voids and refunds of a stream are placed by ``stream.EventStream``."""
     clock = Clock(resolve_start_date(start_date))
     rng = Random(seed)
     factory = TripFactory(rng, clock)

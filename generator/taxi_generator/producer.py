@@ -22,9 +22,9 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from .anomalies import AnomalyRates
 from .encoding import FORMATS, Encoder, avro_encoder
-from .manifest import REPLAY_MODE, REPLAYED, SENT_AS_JSON, Manifest
+from .manifest import REPLAY_MODE, REPLAYED, Manifest
 from .model import (
-    AVRO_V1_LAYOUT,
+    AVRO_V2_LAYOUT,
     Clock,
     Trip,
     resolve_start_date,
@@ -32,7 +32,7 @@ from .model import (
     trip_to_record,
 )
 from .stream import EventStream
-from .tlc import ReplayEncoder, TlcReplay
+from .tlc import UNSENT_SUFFIX, ReplayEncoder, ReplayReport, TlcReplay
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def run_replay(
     *,
     rate: float | None = None,
     progress: bool = False,
-    today: date | None = None,
+    now: datetime | None = None,
     event_format: str | None = None,
     flush_timeout_s: float = 120.0,
     producer_overrides: dict[str, Any] | None = None,
@@ -290,18 +290,20 @@ def run_replay(
     ``settings.topic_raw``, as fast as possible or capped at ``rate`` messages per second.
 
     Rows become event records as ``tlc.TlcReplay`` maps them (real quirks kept, timestamps moved
-    by whole weeks so the data ends by ``today``); key = PULocationID as text (none when null).
-    Producer, delivery accounting and errors are run_generator's. In ``avro``, a row the schema
-    cannot carry goes out as JSON text (dead-lettered downstream as avro:not_wire_format) and is
-    counted in ``sent_as_json``. The manifest (mode ``replay``, ``exact_counts: false``) is
-    written like a generator run's; a file without the required columns fails before any message.
+    by whole weeks so the newest plausible pickup is before ``now``); key = PULocationID as text
+    (none when null). Producer, delivery accounting and errors are run_generator's. In ``avro``,
+    a row the schema cannot carry is not sent: it is written to ``<run_id>.unsent.jsonl`` next to
+    the manifest, with its reason, and counted in the manifest's ``not_sent`` (``rows_read`` =
+    ``counts.replayed`` + ``not_sent``; ``messages_acked`` = ``counts.replayed`` as for any run).
+    The manifest (mode ``replay``, ``exact_counts: false``) is written like a generator run's; a
+    file without the required columns fails before any message.
     """
     if rate is not None and rate <= 0:
         raise ValueError("rate must be > 0 events/s")
     event_format = event_format or settings.event_format
     if event_format not in FORMATS:
         raise ValueError(f"event_format must be one of {FORMATS}, got {event_format!r}")
-    replay = TlcReplay(path, today=today)  # checks every file's columns first
+    replay = TlcReplay(path, now=now)  # checks every file's columns first
     topic = settings.topic_raw
     bootstrap = settings.kafka_bootstrap_servers
 
@@ -316,6 +318,7 @@ def run_replay(
         encoder = ReplayEncoder(serialize, schema, cbd_in_source=replay.has_cbd_congestion_fee)
     else:
         encoder = ReplayEncoder()
+    report = ReplayReport(Path(settings.manifests_dir) / f"{run_id}{UNSENT_SUFFIX}")
 
     def pacing(wait: Callable[[float], None]) -> Callable[[int, int], None] | None:
         return _make_pacer(
@@ -326,6 +329,7 @@ def run_replay(
         return replay_manifest(
             replay,
             encoder,
+            report,
             run_id=run_id,
             topic=topic,
             event_format=event_format,
@@ -341,8 +345,8 @@ def run_replay(
         "replay run",
         settings,
         run_id,
-        _replay_messages(replay),
-        encoder,
+        _replay_messages(replay, encoder, report),
+        None,  # values encoded by _replay_messages: rows the schema cannot carry never get here
         pacing=pacing,
         progress=(replay.rows, f"{topic} (replay)") if progress else None,
         make_manifest=make_manifest,
@@ -354,20 +358,34 @@ def run_replay(
 _KEYS = [str(i) for i in range(512)]
 
 
-def _replay_messages(replay: TlcReplay) -> Iterator[tuple[str | None, Any, int, str]]:
+def _replay_messages(
+    replay: TlcReplay, encoder: ReplayEncoder, report: ReplayReport
+) -> Iterator[tuple[str | None, str | bytes, int, str]]:
+    """``(key, value, 0, kind)`` of every row the encoder can carry; the others go to
+    ``report`` (which counts every row read). Closing the generator closes the report."""
     keys = _KEYS
-    for record in replay:
-        pu = record["PULocationID"]
-        if type(pu) is int and 0 <= pu < 512:
-            key: str | None = keys[pu]
-        else:  # no key for a null PULocationID (dead-lettered downstream anyway)
-            key = None if pu is None else str(pu)
-        yield key, record, 0, REPLAYED
+    try:
+        for record in replay:
+            report.rows_read += 1
+            value = encoder(record)
+            if value is None:  # the Avro schema cannot carry it: reported, not sent
+                reason = encoder.reason(record) or "unknown"
+                report.unsent(reason, record, *replay.locate(report.rows_read - 1))
+                continue
+            pu = record["PULocationID"]
+            if type(pu) is int and 0 <= pu < 512:
+                key: str | None = keys[pu]
+            else:  # no key for a null PULocationID (dead-lettered downstream anyway)
+                key = None if pu is None else str(pu)
+            yield key, value, 0, REPLAYED
+    finally:
+        report.close()
 
 
 def replay_manifest(
     replay: TlcReplay,
     encoder: ReplayEncoder,
+    report: ReplayReport,
     *,
     run_id: str,
     topic: str,
@@ -379,11 +397,9 @@ def replay_manifest(
     acked: int,
     offsets_before: dict[str, int],
 ) -> Manifest:
-    """The manifest of a replay that handed ``sent`` records to the producer (offsets_after is
-    filled in by the caller): no Kafka involved, so it is unit-testable."""
-    counts = {REPLAYED: sent}
-    if event_format == "avro":
-        counts[SENT_AS_JSON] = encoder.sent_as_json
+    """The manifest of a replay that handed ``sent`` records to the producer and ``report``ed
+    the rows it did not send (offsets_after is filled in by the caller): no Kafka involved, so it
+    is unit-testable."""
     return Manifest(
         run_id=run_id,
         topic=topic,
@@ -396,13 +412,17 @@ def replay_manifest(
         duration_s=round(duration, 3),
         events_per_s=round(sent / duration, 1) if duration > 0 else 0.0,
         messages_acked=acked,
-        counts=counts,
+        counts={REPLAYED: sent},
         offsets_before=offsets_before,
         offsets_after={},
         source=str(replay.source),
         exact_counts=False,
         shift_days=replay.shift_days,
         dropped_fields=list(encoder.dropped_fields),
+        rows_read=report.rows_read,
+        not_sent=report.not_sent,
+        not_sent_by_reason=dict(sorted(report.by_reason.items())),
+        not_sent_report=str(report.path) if report.written else None,
     )
 
 
@@ -439,8 +459,9 @@ def trip_encoder(
     encode_record: Callable[[dict[str, Any]], bytes],
 ) -> Callable[[Trip, Clock], bytes]:
     """Clean trips straight to wire-format bytes: ``trip_to_avro`` when the registered schema
-    has the layout it writes (v1), else the record through ``encode_record`` (fastavro)."""
-    if tuple(layout) == AVRO_V1_LAYOUT:
+    has the layout it writes (v2, the shipped schema), else the record through
+    ``encode_record`` (fastavro): an older or newer registered schema still gets valid bytes."""
+    if tuple(layout) == AVRO_V2_LAYOUT:
         return lambda trip, clock: header + trip_to_avro(trip, clock)
     return lambda trip, clock: encode_record(trip_to_record(trip, clock))
 

@@ -5,16 +5,26 @@
 (seconds since midnight of the start date; for a late event the time of the stream position, not
 its old pick-up time) and ``kind`` one of ``anomalies.COUNT_KEYS`` (late events: ``"late"``).
 
-Three independent random streams keep runs comparable: the clean trips come from
-``Random(seed)``, the anomaly plan and the anomalous records from ``Random(f"{seed}:anomalies")``
-and Faker seeded with ``seed``. Adding anomalies therefore changes no clean event except the
-ones chosen to be late (their pick-up time moves back 1-72 h).
+The clean messages include voids and refunds as in the TLC files: a VendorID 2 trip paid with
+cash, no charge or dispute (its positive twin) followed at the next clean position by its
+negative row (``model.negative_twin``); a pair takes two of the ``events`` clean positions, and
+about ``model.NEGATIVE_SHARE`` of the clean messages are negative rows.
+
+Four independent random streams keep runs comparable: the clean trips come from
+``Random(seed)``, the positions and payment types of the voids and refunds from
+``Random(f"{seed}:corrections")``, the anomaly plan and the anomalous records from
+``Random(f"{seed}:anomalies")`` and Faker seeded with ``seed``. Adding anomalies therefore
+changes no clean event except the ones chosen to be late (their pick-up time moves back 1-72 h;
+a late position that falls on a void/refund pair moves to the next free position).
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect
 from collections.abc import Callable, Iterator
 from datetime import date
+from itertools import accumulate
 from random import Random
 
 from faker import Faker
@@ -30,7 +40,18 @@ from .anomalies import (
     AnomalyRates,
     EventCounts,
 )
-from .model import Clock, Trip, TripFactory, pickup_schedule, resolve_start_date, trip_to_json
+from .model import (
+    CORRECTION_CBD_SHOWN,
+    CORRECTION_PAYMENTS,
+    NEGATIVE_SHARE,
+    Clock,
+    Trip,
+    TripFactory,
+    negative_twin,
+    pickup_schedule,
+    resolve_start_date,
+    trip_to_json,
+)
 from .model import trip_to_record as _record
 
 Message = tuple[str, str | bytes, int, str]
@@ -41,6 +62,54 @@ DUPLICATE_MAX_DELAY = 500
 LATE_KEYS_MAX = 10_000
 #: Keys: PULocationID as decimal text.
 _KEYS = [str(i) for i in range(512)]
+#: The twins of voids and refunds are VendorID 2 (all 113 negative rows of the 2025 sample).
+CORRECTION_VENDOR = 2
+
+
+def plan_corrections(seed: int, events: int) -> dict[int, tuple[int, bool]]:
+    """Void/refund pairs of a stream: twin position -> (payment type, CBD fee shown in the
+    negative row's column). The negative row is at the next position; pairs never overlap, and
+    about ``NEGATIVE_SHARE`` of the positions are negative rows (gaps between pairs are
+    geometric: a pair starts at each free position with probability q = f / (1 - f), and a pair
+    takes two positions, so the share is q / (1 + q) = f)."""
+    out: dict[int, tuple[int, bool]] = {}
+    if events < 2 or NEGATIVE_SHARE <= 0:
+        return out
+    rng = Random(f"{seed}:corrections")
+    rnd = rng.random
+    log_miss = math.log1p(-NEGATIVE_SHARE / (1.0 - NEGATIVE_SHARE))
+    payments = [p for p, _ in CORRECTION_PAYMENTS]
+    cum = list(accumulate(w for _, w in CORRECTION_PAYMENTS))
+    pos = 0
+    while True:
+        pos += int(math.log(1.0 - rnd()) / log_miss)
+        if pos >= events - 1:
+            return out
+        out[pos] = (payments[bisect(cum, rnd() * cum[-1])], rnd() < CORRECTION_CBD_SHOWN)
+        pos += 2
+
+
+def _late_off_pairs(late: set[int], pairs: dict[int, tuple[int, bool]], n: int) -> set[int]:
+    """``late`` with every position of a void/refund pair moved to the next free position
+    (cyclic), so that a twin and its negative row are never late; when there is no room (late
+    shares near 1), the pairs a late position falls on are dropped instead."""
+    clash = sorted(p for p in late if p in pairs or p - 1 in pairs)
+    if not clash:
+        return late
+    if len(late) + 2 * len(pairs) > n:
+        for p in clash:
+            pairs.pop(p, None)
+            pairs.pop(p - 1, None)
+        return late
+    late = late - set(clash)
+    for p in clash:
+        q = p
+        while True:
+            q = q + 1 if q + 1 < n else 0
+            if q not in late and q not in pairs and q - 1 not in pairs:
+                late.add(q)
+                break
+    return late
 
 
 class EventStream:
@@ -116,8 +185,12 @@ class EventStream:
         anomaly_factory = TripFactory(arng, clock)
         maker = AnomalyMaker(arng, faker)
         late, after = self._plan(arng)
+        pairs = plan_corrections(self.seed, n)
+        late = _late_off_pairs(late, pairs, n)
+        negatives = {p + 1: p for p in pairs}
         dup_sources = {s for extras in after.values() for kind, s in extras if kind == DUPLICATE}
-        special = late | set(after) | dup_sources
+        special = late | set(after) | dup_sources | set(pairs) | set(negatives)
+        twin: Trip | None = None
         sent: dict[int, tuple[str, str | bytes]] = {}  # duplicate sources, until resent
 
         counts = self.counts
@@ -138,6 +211,10 @@ class EventStream:
                 if here in late:
                     trip = make(t - arng.randint(LATE_MIN_S, LATE_MAX_S))
                     kind = LATE
+                elif here in pairs:
+                    trip = twin = make(t, CORRECTION_VENDOR, pairs[here][0])
+                elif here in negatives and twin is not None:  # its twin was the previous one
+                    trip = negative_twin(twin, pairs[here - 1][1])
                 else:
                     trip = make(t)
                 key, value = keys[trip.pu_location_id], encode_trip(trip, clock)

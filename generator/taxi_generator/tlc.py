@@ -11,8 +11,45 @@ null/NaN -> None), amounts as ints or doubles, timestamps in any unit. Real quir
 as they are (nulls, payment_type 0, RatecodeID 99, negative refunds, zero distances, pickups
 years away from the file's month): they are what the pipeline has to cope with downstream.
 
-Times are moved by a whole number of weeks (``replay_shift_days``) so the data looks recent while
-weekdays and hours keep their pattern; every timestamp moves by the same delta, outliers too.
+**Time.** Every timestamp moves by the same whole number of weeks (``shift_days``, so weekdays
+and hours keep their pattern): the largest shift that puts the newest *plausible* pickup of the
+whole input before now (naive wall clock: the pickups' NYC time against UTC now's, as silver
+compares them with the UTC Kafka timestamp; the real instant of the newest pickup may thus be up
+to 5 hours after now, which silver's 1-day margin allows). Silver keeps a pickup from 13 months
+before to 1 day after its Kafka timestamp (the produce time), so a month, or a year of monthly
+files, replayed this way is all in silver's window. An input spanning several months is anchored
+on its newest plausible pickup, not on its busiest month (the later months of a multi-month file
+used to land in the future and be rejected).
+
+A pickup month is *plausible* when it holds at least 1 % (``PLAUSIBLE_MONTH_SHARE``) of the rows
+of the input's busiest month, counted in one pass over the pickup columns of all files. Relative
+to the busiest month rather than to all rows, because a share of all rows shrinks with the span
+of the input: in a decade of monthly files every month holds under 1 % of all rows, and the thin
+Covid months (2020-04: 0.24M rows beside ~7.7M a month in 2019, 0.2 % of a 2019-01..2020-04
+directory) would count as outliers and land a real month in the future; against the busiest
+month they hold 3 %. The outliers of real monthly files (pickups in 2002, 2009 or 2098, or
+spilled into the next month) are a few to a few hundred rows among ~3M, far below the bar, so one
+future outlier cannot push a whole file decades back. Rows outside the plausible months move
+with the same delta and land where they land: silver rejects them (``implausible_pickup_time``),
+as intended. Consequence for the real 2021-10 sample (998 pickups in 2021-10, 2 on 2021-11-22:
+0.2 % of October's count): October decides, its last pickup lands in the week before now and the
+two November rows about three weeks later, more than a day after any produce time: silver rejects
+those two, the 998 others are accepted. An input of under 100 rows has every month above the bar
+(one row is 1 %): its newest pickup decides, whatever it is.
+
+**Rows the Avro schema cannot carry** (a null in a non-nullable field such as ``VendorID``: the
+null blocks of the 2019-2020 files; an int beyond Avro's int; a fraction in an int field) are not
+sent in ``avro``. ``ReplayEncoder`` returns None for them with the reason (``null:VendorID``,
+``out_of_range:PULocationID``, ``not_integer:passenger_count``), and ``ReplayReport`` writes
+them to the replay's own report, ``<run_id>.unsent.jsonl`` next to the run's manifest (one JSON
+line per row: reason, file, row, record), counted in the manifest (``rows_read = messages sent +
+not_sent``, ``not_sent_by_reason``). Sent as JSON text in an Avro topic (as before), they were
+dead-lettered as ``avro:not_wire_format``, blaming the producer's encoding for the content of
+the row. The schema is not relaxed to let them through: its required fields are the contract's
+(``VendorID``, the times, the locations, distance and total key the trip id), every producer and
+consumer relies on them, and making them nullable for a replay would weaken the contract for
+every producer. In ``json`` there is no schema to fail: every row is sent, and bronze and silver
+judge it as any message.
 """
 
 from __future__ import annotations
@@ -24,7 +61,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,11 +80,19 @@ _TIME_FIELDS = frozenset({PICKUP, DROPOFF})
 _STRING_FIELDS = frozenset({"store_and_fwd_flag"})
 #: Rows per record batch: large enough to amortise Arrow calls, small enough to stay a few MB.
 BATCH_SIZE = 65_536
+#: A pickup month is plausible when it holds at least this share of the busiest month's rows
+#: (the module docstring says why); the newest plausible pickup decides the time shift.
+PLAUSIBLE_MONTH_SHARE = 0.01
+#: Suffix of a replay's report of the rows it did not send, next to its manifest.
+UNSENT_SUFFIX = ".unsent.jsonl"
 
 _UNIT_PER_S = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MAX_ORDINAL = date.max.toordinal()
 _HMS = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
+_EPOCH = datetime(1970, 1, 1)
+_US = timedelta(microseconds=1)
+_WEEK_US = 7 * 86_400 * 1_000_000
 
 
 class TlcSchemaError(ValueError):
@@ -73,21 +118,37 @@ def count_rows(path: str | Path) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(path))
 
 
-def replay_shift_days(main_month_start: date, main_month_end: date, today: date) -> int:
+def _naive_utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    if now.tzinfo is not None:
+        return now.astimezone(UTC).replace(tzinfo=None)
+    return now
+
+
+def _shift_days_us(newest_us: int, now_us: int) -> int:
+    # the largest k with newest + 7k days < now (strictly before: newest + 7k <= now - 1 µs)
+    return 7 * ((now_us - newest_us - 1) // _WEEK_US)
+
+
+def replay_shift_days(newest_pickup: datetime, now: datetime) -> int:
     """Days to add to every timestamp: the largest multiple of 7 (so weekdays stay weekdays)
-    that puts ``main_month_end`` (the last day, inclusive) on or before ``today``.
-
-    Negative when the data lies after ``today``. ``main_month_start`` only guards the argument
-    order: the end alone decides the shift.
-    """
-    if main_month_start > main_month_end:
-        raise ValueError(f"main month start {main_month_start} is after its end {main_month_end}")
-    return 7 * ((today - main_month_end).days // 7)
+    that puts ``newest_pickup`` strictly before ``now`` (both naive wall clock; an aware ``now``
+    is taken as its UTC wall clock). Negative when the data lies after ``now``."""
+    now = _naive_utc(now)
+    return _shift_days_us((newest_pickup - _EPOCH) // _US, (now - _EPOCH) // _US)
 
 
-def _month_end(first: date) -> date:
-    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
+def _datetime(us: int) -> datetime | None:
+    """The naive datetime ``us`` µs after the epoch (None past Python's years 1..9999)."""
+    try:
+        return _EPOCH + timedelta(microseconds=us)
+    except OverflowError:
+        return None
+
+
+def _month_name(key: int) -> str:
+    return f"{key // 12:04d}-{key % 12 + 1:02d}"
 
 
 def _ok_type(name: str, t: pa.DataType) -> bool:
@@ -134,22 +195,34 @@ class _File:
         #: the record's fields: the contract's, plus cbd_congestion_fee only if the file has it
         self.fields = FIELDS + ((CBD_FEE,) if self.columns[CBD_FEE] else ())
 
-    def main_month(self) -> date | None:
-        """First day of the month most pickups fall in (one pass over the pickup column only;
-        Parquet min/max statistics would be skewed by the outlier years)."""
-        months: Counter[int] = Counter()
+    def pickup_months(self) -> dict[int, tuple[int, int]]:
+        """Per pickup month (``year * 12 + month - 1``): rows, and the newest pickup in µs since
+        the epoch (wall clock). One pass over the pickup column only, grouped in Arrow per batch
+        (Parquet min/max statistics would be the outliers')."""
+        out: dict[int, tuple[int, int]] = {}
         col = self.columns[PICKUP]
         for batch in pq.ParquetFile(self.path).iter_batches(batch_size=1 << 20, columns=[col]):
             arr = _wall_clock(batch.column(0))
-            if pa.types.is_null(arr.type):
+            if pa.types.is_null(arr.type) or arr.null_count == len(arr):
                 continue
+            arr = arr.drop_null()
+            per_s = _UNIT_PER_S[arr.type.unit]
             keys = pc.add(pc.multiply(pc.year(arr), 12), pc.subtract(pc.month(arr), 1))
-            vc = pc.value_counts(keys.drop_null())
-            months.update(dict(zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True)))
-        if not months:
-            return None
-        key = max(months.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        return date(key // 12, key % 12 + 1, 1)
+            grouped = (
+                pa.table({"k": keys, "t": arr})
+                .group_by("k")
+                .aggregate([("t", "count"), ("t", "max")])
+            )
+            for k, n, newest in zip(
+                grouped["k"].to_pylist(),
+                grouped["t_count"].to_pylist(),
+                grouped["t_max"].cast(pa.int64()).to_pylist(),
+                strict=True,
+            ):
+                us = newest * 1_000_000 // per_s  # Python ints: no overflow, any unit
+                rows, before = out.get(k, (0, us))
+                out[k] = (rows + n, max(before, us))
+        return out
 
 
 def _wall_clock(arr: pa.Array) -> pa.Array:
@@ -210,18 +283,19 @@ class _Formatter:
 
 
 class TlcReplay:
-    """The records of one TLC yellow-trip file or directory, timestamps shifted to ``today``.
+    """The records of one TLC yellow-trip file or directory, timestamps shifted to before ``now``.
 
-    Opening reads only the footers and the pickup column: every file's columns are checked
-    (``TlcSchemaError`` before anything is produced), ``rows`` is known up front, and the shift
-    is chosen from the span of the files' main months.
+    Opening reads only the footers and the pickup columns: every file's columns are checked
+    (``TlcSchemaError`` before anything is produced), ``rows`` is known up front, and the shift is
+    chosen from the pickup-month histogram of all files (the module docstring has the rule).
+    ``now`` (default: the current UTC time) is naive wall clock; an aware one is taken in UTC.
     """
 
     def __init__(
         self,
         path: str | Path,
         *,
-        today: date | None = None,
+        now: datetime | None = None,
         shift_days: int | None = None,
         batch_size: int = BATCH_SIZE,
     ) -> None:
@@ -231,13 +305,34 @@ class TlcReplay:
         self.batch_size = batch_size
         #: whether any file carries cbd_congestion_fee (its records then have the field)
         self.has_cbd_congestion_fee = any(CBD_FEE in f.fields for f in self.files)
-        months = [m for m in (f.main_month() for f in self.files) if m is not None]
-        #: first day of the earliest and last day of the latest main month (None: no pickups)
-        self.window = (min(months), _month_end(max(months))) if months else None
+        months: dict[int, tuple[int, int]] = {}
+        for f in self.files:
+            for k, (n, newest) in f.pickup_months().items():
+                rows, before = months.get(k, (0, newest))
+                months[k] = (rows + n, max(before, newest))
+        busiest = max((n for n, _ in months.values()), default=0)
+        plausible = sorted(
+            k for k, (n, _) in months.items() if n >= PLAUSIBLE_MONTH_SHARE * busiest
+        )
+        #: pickups per month ("YYYY-MM" -> rows) over all files, in month order (nulls left out)
+        self.months = {_month_name(k): months[k][0] for k in sorted(months)}
+        #: the months holding at least PLAUSIBLE_MONTH_SHARE of the busiest month's rows
+        self.plausible_months = [_month_name(k) for k in plausible]
+        newest_us = max((months[k][1] for k in plausible), default=None)
+        #: the newest plausible pickup before the shift (None: no pickups, or past year 9999)
+        self.newest_pickup = None if newest_us is None else _datetime(newest_us)
         if shift_days is None:
-            today = today or datetime.now(UTC).date()
-            shift_days = replay_shift_days(*self.window, today) if self.window else 0
+            now_us = (_naive_utc(now) - _EPOCH) // _US
+            shift_days = 0 if newest_us is None else _shift_days_us(newest_us, now_us)
         self.shift_days = shift_days
+
+    def locate(self, index: int) -> tuple[Path, int]:
+        """The file and the row in it (0-based) of the ``index``-th record of the replay."""
+        for f in self.files:
+            if index < f.rows:
+                return f.path, index
+            index -= f.rows
+        raise IndexError(f"the replay has {self.rows} rows")
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         fmt = _Formatter(self.shift_days)
@@ -269,11 +364,11 @@ class TlcReplay:
 
 
 def iter_tlc_records(
-    path: str | Path, *, today: date | None = None, batch_size: int = BATCH_SIZE
+    path: str | Path, *, now: datetime | None = None, batch_size: int = BATCH_SIZE
 ) -> Iterator[dict[str, Any]]:
-    """The event records of a TLC file or directory, shifted so the data ends by ``today``
-    (default: today UTC). ``count_rows(path)`` gives their number up front."""
-    return iter(TlcReplay(path, today=today, batch_size=batch_size))
+    """The event records of a TLC file or directory, shifted so the newest plausible pickup is
+    before ``now`` (default: now, UTC). ``count_rows(path)`` gives their number up front."""
+    return iter(TlcReplay(path, now=now, batch_size=batch_size))
 
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
@@ -303,6 +398,18 @@ def _carries(types: frozenset[str], v: Any) -> bool:
     return False
 
 
+def _why_not(types: frozenset[str], v: Any) -> str:
+    """The reason class of a value ``_carries`` refused."""
+    if v is None:
+        return "null"
+    integral = types & {"int", "long"}
+    if isinstance(v, int) and not isinstance(v, bool) and integral:
+        return "out_of_range"
+    if isinstance(v, float) and integral and math.isfinite(v) and not v.is_integer():
+        return "not_integer"
+    return "wrong_type"
+
+
 def _dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"))
 
@@ -310,13 +417,13 @@ def _dumps(record: dict[str, Any]) -> str:
 class ReplayEncoder:
     """Message values of replayed records.
 
-    Without a serializer: compact JSON text. With the registry serializer and the Avro schema it
-    writes with (the parsed schema JSON): the wire format for every record the schema can carry,
-    and for the others (a null in a non-nullable field, an int out of range, a fraction in an int
-    field) the JSON text of the original record, counted in ``sent_as_json``: a real row is never
-    dropped, downstream dead-letters it as ``avro:not_wire_format`` with its content.
-    ``cbd_congestion_fee`` is left out of the Avro records (``dropped_fields``) only when the
-    source has it and the schema does not (schema v1 predates the fee).
+    Without a serializer: compact JSON text, for every record. With the registry serializer and
+    the Avro schema it writes with (the parsed schema JSON): the wire format for every record the
+    schema can carry, and None for the others (``reason`` says why: a null in a non-nullable
+    field, an int out of range, a fraction in an int field): those are not sent (the module
+    docstring says why), the replay reports them. ``cbd_congestion_fee`` is left out of the Avro
+    records (``dropped_fields``) only when the source has it and the schema does not (schema v1
+    predates the fee; v2 carries it).
     """
 
     def __init__(
@@ -326,7 +433,6 @@ class ReplayEncoder:
         *,
         cbd_in_source: bool = False,
     ) -> None:
-        self.sent_as_json = 0
         self.dropped_fields: tuple[str, ...] = ()
         self._serialize = serialize
         self._fields: list[tuple[str, frozenset[str], bool]] = []
@@ -342,23 +448,70 @@ class ReplayEncoder:
         if cbd_in_source and CBD_FEE not in self._names:
             self.dropped_fields = (CBD_FEE,)
 
-    def fits(self, record: dict[str, Any]) -> bool:
-        """Whether the Avro schema can carry ``record`` (after dropping ``dropped_fields``)."""
+    def reason(self, record: dict[str, Any]) -> str | None:
+        """Why the Avro schema cannot carry ``record`` (``<class>:<field>`` of the first field in
+        schema order: ``null``, ``out_of_range``, ``not_integer``, ``wrong_type``, ``missing``,
+        or ``unknown_field``), or None when it can (always in JSON)."""
+        if self._serialize is None:
+            return None
         for name, types, has_default in self._fields:
             if name in record:
-                if not _carries(types, record[name]):
-                    return False
+                v = record[name]
+                if not _carries(types, v):
+                    return f"{_why_not(types, v)}:{name}"
             elif not (has_default or "null" in types):  # fastavro's rule for absent fields
-                return False
-        return record.keys() <= self._names
+                return f"missing:{name}"
+        for name in record:
+            if name not in self._names and name not in self.dropped_fields:
+                return f"unknown_field:{name}"
+        return None
 
-    def __call__(self, record: dict[str, Any], kind: str = "") -> str | bytes:
+    def fits(self, record: dict[str, Any]) -> bool:
+        """Whether the Avro schema can carry ``record`` (after dropping ``dropped_fields``)."""
+        return self.reason(record) is None
+
+    def __call__(self, record: dict[str, Any]) -> str | bytes | None:
+        """The message value of ``record``, or None: not to be sent (see ``reason``)."""
         if self._serialize is None:
             return _dumps(record)
-        avro_record = record
+        if self.reason(record) is not None:
+            return None
         if self.dropped_fields and CBD_FEE in record:
-            avro_record = {k: v for k, v in record.items() if k != CBD_FEE}
-        if self.fits(avro_record):
-            return self._serialize(avro_record)
-        self.sent_as_json += 1
-        return _dumps(record)
+            record = {k: v for k, v in record.items() if k != CBD_FEE}
+        return self._serialize(record)
+
+
+class ReplayReport:
+    """What a replay read and did not send: ``rows_read``, ``not_sent`` (and ``by_reason``), and
+    the unsent rows themselves as JSON lines in ``path`` (``<run_id>.unsent.jsonl`` next to the
+    manifest; created at the first unsent row, so absent when every row was sent). A line:
+    ``{"reason": "null:VendorID", "file": <Parquet file>, "row": <0-based row in it>, "record":
+    <the event record, timestamps shifted by the manifest's shift_days>}``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.rows_read = 0
+        self.not_sent = 0
+        self.by_reason: Counter[str] = Counter()
+        self._out: IO[str] | None = None
+
+    def unsent(
+        self, reason: str, record: dict[str, Any], file: Path | None = None, row: int | None = None
+    ) -> None:
+        if self._out is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._out = self.path.open("w", encoding="utf-8")
+        line = {"reason": reason, "file": None if file is None else str(file), "row": row}
+        self._out.write(_dumps({**line, "record": record}) + "\n")
+        self.not_sent += 1
+        self.by_reason[reason] += 1
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    @property
+    def written(self) -> bool:
+        """Whether the report file exists (some row was not sent)."""
+        return self.not_sent > 0

@@ -76,6 +76,7 @@ def base_params(settings: Settings) -> dict[str, str]:
         "dedup_order": "kafka_partition, kafka_offset",
         "silver_insert": "INSERT OVERWRITE",
         "silver_rule_case": silver_rules.flink_case(),
+        "silver_flag_columns": silver_rules.flink_flag_columns(),
         # silver, full recompute (plan_silver narrows these for an incremental run)
         "bronze_new_rows": "TRUE",
         "not_in_silver": "",

@@ -394,8 +394,12 @@ def test_tlc_file_replay_is_kept_or_rejected_for_documented_reasons(stack: Any) 
     assert report.ok
     f = report.figures
     assert f["dead_letter_rows"] == 0
-    assert f["rejected_by_reason"] == {"negative_amount": 1, "invalid_location_id": 1}
-    assert f["duplicates_removed"] == 1 and f["silver_rows"] == 199
-    fees = _rows(s, f"{s.silver_namespace}.trips", ("cbd_congestion_fee", "payment_type"))
+    assert f["rejected_by_reason"] == {"invalid_location_id": 1}
+    assert f["duplicates_removed"] == 1 and f["silver_rows"] == 200  # the refund is kept
+    fees = _rows(
+        s, f"{s.silver_namespace}.trips", ("cbd_congestion_fee", "payment_type", "record_kind")
+    )
     assert {r["payment_type"] for r in fees} == {0, 1}
-    assert all(str(r["cbd_congestion_fee"]) == "0.75" for r in fees)
+    assert [r["record_kind"] for r in fees].count("refund") == 1
+    assert {str(r["cbd_congestion_fee"]) for r in fees if r["record_kind"] == "trip"} == {"0.75"}
+    assert {str(r["cbd_congestion_fee"]) for r in fees if r["record_kind"] == "refund"} == {"-0.75"}

@@ -8,7 +8,7 @@ from confluent_kafka import Producer
 from dagster import AssetKey, DagsterEventType, SkipReason, build_sensor_context
 from taxi_dagster.definitions import JOB_NAME, build_definitions, silver_snapshot_sensor
 from taxi_dagster.resources import LakehouseResource
-from taxi_generator.anomalies import DEAD_LETTER_KINDS, REJECTED_KINDS
+from taxi_generator.anomalies import DEAD_LETTER_KINDS, REJECTED_KINDS, expected_silver_rows
 
 from lakehouse.settings import Settings
 
@@ -64,10 +64,12 @@ def test_whole_graph_materializes_with_every_check_passing(fresh: Settings) -> N
     assert bronze["flink_job_state"] == "FINISHED" and bronze["flink_job_duration_s"] > 0
 
     silver = _metadata(result, "silver_trips")
-    assert silver["dagster/row_count"] == EVENTS
+    kept = expected_silver_rows(counts)  # + the classes silver keeps with a flag
+    assert kept == EVENTS + 40
+    assert silver["dagster/row_count"] == kept
     assert _metadata(result, "silver_trips_rejected")["dagster/row_count"] == rejected
-    assert _metadata(result, "fct_trips")["dagster/row_count"] == EVENTS
-    assert _metadata(result, "stg_trips")["dagster/row_count"] == EVENTS
+    assert _metadata(result, "fct_trips")["dagster/row_count"] == kept
+    assert _metadata(result, "stg_trips")["dagster/row_count"] == kept
 
     # every asset of the graph was materialized, every check ran and passed
     materialized = {
@@ -86,7 +88,7 @@ def test_whole_graph_materializes_with_every_check_passing(fresh: Settings) -> N
     assert ("fct_trips", "fct_trips_row_count_equals_silver_trips") in names
 
     figures = _metadata(result, "verification")["figures"]
-    assert figures["silver_rows"] == EVENTS and figures["fct_trips_rows"] == EVENTS
+    assert figures["silver_rows"] == kept and figures["fct_trips_rows"] == kept
     assert figures["kafka_messages"] == raw["messages_acked"]
 
 

@@ -29,7 +29,9 @@ from lakehouse.verify import run_verify
 
 pytestmark = pytest.mark.integration
 
-RATES = AnomalyRates(duplicate=0.03, negative_amount=0.01, invalid_location_id=0.01, late=0.05)
+RATES = AnomalyRates(
+    duplicate=0.03, dropoff_before_pickup=0.01, invalid_location_id=0.01, late=0.05
+)
 
 
 def _batch(s: Settings, events: int, seed: int) -> None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pyarrow.compute as pc
 import pytest
-from taxi_generator.anomalies import DEAD_LETTER_KINDS, REJECTED_KINDS, AnomalyRates
+from taxi_generator.anomalies import (
+    DEAD_LETTER_KINDS,
+    REJECTED_KINDS,
+    AnomalyRates,
+    expected_silver_rows,
+)
 from taxi_generator.encoding import reason_key
 from taxi_generator.producer import run_generator
 
@@ -31,12 +37,13 @@ ANOMALIES = AnomalyRates(
     malformed_json=0.01,
     missing_field=0.01,
     wrong_type=0.01,
-    negative_amount=0.01,
     dropoff_before_pickup=0.01,
     late=0.02,
     # every further dead-letter / silver-rule class (vars.silver_rules), 0.5 % each
-    **{k: 0.005 for k in ("out_of_range", *REJECTED_KINDS[2:])},
+    **{k: 0.005 for k in ("out_of_range", *REJECTED_KINDS[1:])},
 )
+#: and the classes silver keeps with a flag (voids/refunds, totals that do not add up)
+ALL_ANOMALIES = replace(ANOMALIES, negative_amount=0.01, total_mismatch=0.005)
 
 
 def _silver(settings: Settings):
@@ -68,7 +75,7 @@ def test_full_run_with_anomalies_accounts_for_every_event(
     fresh = make_settings(event_format=event_format)
     topics.create_topics(fresh)
     manifest = run_generator(
-        fresh, events=4000, seed=7, days=3, anomalies=ANOMALIES, progress=False
+        fresh, events=4000, seed=7, days=3, anomalies=ALL_ANOMALIES, progress=False
     )
     assert manifest.event_format == event_format
     counts = manifest.counts
@@ -81,13 +88,20 @@ def test_full_run_with_anomalies_accounts_for_every_event(
         "dead_letter_rows": dead,
     }
     silver = run_silver(fresh)
-    assert silver.counts["silver_rows"] == 4000
+    kept = expected_silver_rows(counts)
+    assert kept == 4000 + 40 + 20  # the flagged classes stay in silver
+    assert silver.counts["silver_rows"] == kept
     assert silver.counts["rejected_rows"] == sum(counts[k] for k in REJECTED_KINDS)
 
-    # silver: one row per trip_id, typed, partitioned by pickup date
-    data = cat.read_columns(_silver(fresh), ("trip_id", "pickup_date", "total_amount"))
-    assert data.num_rows == 4000
-    assert pc.count_distinct(data["trip_id"]).as_py() == 4000
+    # silver: one row per trip_id, typed, partitioned by pickup date, flagged
+    data = cat.read_columns(
+        _silver(fresh), ("trip_id", "pickup_date", "total_amount", "amount_check")
+    )
+    assert data.num_rows == kept
+    assert pc.count_distinct(data["trip_id"]).as_py() == kept
+    # only the total_mismatch class does not add up in any of the ways TLC's data does
+    mismatches = pc.sum(pc.equal(data["amount_check"], "mismatch")).as_py()
+    assert mismatches == counts["total_mismatch"]
     spec = _silver(fresh).spec()
     assert [f.name for f in spec.fields] == ["pickup_date"]
 
@@ -130,7 +144,7 @@ def test_full_run_with_anomalies_accounts_for_every_event(
 
     report = run_verify(fresh)
     assert report.ok
-    assert report.figures["fct_trips_rows"] == 4000
+    assert report.figures["fct_trips_rows"] == kept
     late = next(c for c in report.checks if c.name == "late events in fct_trips")
     assert late.expected == 80 and late.actual == 80
 
@@ -160,7 +174,8 @@ def test_rerun_does_not_duplicate_and_new_events_are_incremental(
 
 def _query_and_report_read_the_gold_built(settings: Settings, trips: int, tmp_path: Path) -> None:
     """`make query` and `make report` (the CLI they call) on the gold a pipeline run built and
-    verify reconciled: the count and every day's revenue as the marts have them."""
+    verify reconciled: the count and every day's revenue as the marts have them (the report
+    counts trips, not the voids and refunds among the facts)."""
 
     def cli(*args: str) -> str:
         proc = subprocess.run(
@@ -176,11 +191,14 @@ def _query_and_report_read_the_gold_built(settings: Settings, trips: int, tmp_pa
     out = tmp_path / "report" / "index.html"
     assert cli("report", "--out", str(out)).strip() == str(out.resolve())
     page = out.read_text()
-    assert page.count("<svg") == 3 and f"{trips:,} trips" in page
     with duckdb.connect(str(settings.gold_path), read_only=True) as con:
+        (real_trips,) = con.execute("select count(*) from fct_trips where is_trip").fetchone()
         days = con.execute(
-            "select revenue_date, total_revenue from mart_daily_revenue order by revenue_date"
+            "select revenue_date, net_revenue from mart_daily_revenue order by revenue_date"
         ).fetchall()
+    assert 0.95 * trips < real_trips < trips  # the clean stream has ~2 % voids and refunds
+    assert page.count("<svg") == 3 and f"{real_trips:,} trips" in page
+    with duckdb.connect(str(settings.gold_path), read_only=True) as con:
         busiest = con.execute(
             "select zone_name from mart_location_performance "
             "order by pickup_trip_count desc, pickup_revenue desc, location_id limit 1"

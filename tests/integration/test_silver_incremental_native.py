@@ -30,7 +30,9 @@ from .conftest import make_settings, topic_messages
 
 pytestmark = pytest.mark.integration
 
-RATES = AnomalyRates(duplicate=0.03, negative_amount=0.01, invalid_location_id=0.01, late=0.05)
+RATES = AnomalyRates(
+    duplicate=0.03, dropoff_before_pickup=0.01, invalid_location_id=0.01, late=0.05
+)
 COLUMNS = ("trip_id", "pickup_date", "vendor_id", "total_amount", "kafka_partition", "kafka_offset")
 
 

@@ -268,3 +268,49 @@ def test_compaction_while_the_streaming_jobs_commit_loses_and_duplicates_nothing
     assert {job: info["state"] for job, info in states.items()} == {
         "bronze": "RUNNING", "silver": "RUNNING",
     }  # fmt: skip
+
+
+def test_the_shipped_schema_v2_evolves_a_running_deployment_without_a_restart(
+    stack: NativeStack, tmp_path: Any
+) -> None:
+    """A deployment of the first release (event schema v1, no CBD fee) streaming: `make
+    create-topics` with this release registers the shipped v2 as the subject's next version
+    (BACKWARD-checked by the registry) while the jobs run; v2 events carry the fee to silver,
+    decoded by their writer schema's id, and neither job restarts."""
+    import json
+
+    from lakehouse import schema_registry
+
+    v2 = _settings("schema_v2_live")
+    shipped = json.loads(v2.event_schema_file.read_text())
+    v1_file = tmp_path / "raw_trip_v1.avsc"
+    fields = [f for f in shipped["fields"] if f["name"] != "cbd_congestion_fee"]
+    v1_file.write_text(json.dumps({**shipped, "fields": fields}))
+    v1 = v2.model_copy(update={"event_schema_file": v1_file})
+
+    assert topics.setup_topics(v1).schema.version == 1
+    started = streaming.start(v1)
+    jobs = {name: info["job_id"] for name, info in started.jobs.items()}
+    try:
+        first = run_generator(v1, events=500, seed=101, progress=False)
+        setup = topics.setup_topics(v2)  # what `make up` / `make create-topics` runs
+        assert setup.schema.version == 2
+        second = run_generator(v2, events=500, seed=102, progress=False)
+        report = _wait_reconciled(v2)
+        assert report.figures["silver_rows"] == first.requested + second.requested
+
+        st = streaming.status(v2)
+        assert {n: i["job_id"] for n, i in st.jobs.items()} == jobs  # the same jobs
+        for info in st.jobs.values():
+            assert info["state"] == "RUNNING" and _exceptions(v2, info["job_id"]) == []
+        fees = cat.read_columns(
+            cat.load_table(cat.load_catalog(v2), f"{v2.silver_namespace}.trips"),
+            ("cbd_congestion_fee",),
+        )["cbd_congestion_fee"]
+        # v1 events cannot carry the fee; every v2 event does (0.75 or 0, never missing)
+        assert fees.null_count == first.requested
+        assert len(fees) - fees.null_count == second.requested
+        versions = schema_registry.client(v2).get_versions(v2.event_subject)
+        assert versions == [1, 2]
+    finally:
+        streaming.stop(v2, savepoint=False)

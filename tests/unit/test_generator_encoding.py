@@ -19,9 +19,10 @@ from taxi_generator.encoding import (
     schema_id_of,
 )
 from taxi_generator.model import (
-    AVRO_V1_LAYOUT,
+    AVRO_V2_LAYOUT,
     Clock,
     generate_trips,
+    negative_twin,
     resolve_start_date,
     trip_to_avro,
     trip_to_record,
@@ -156,7 +157,7 @@ def test_stream_encodes_clean_trips_directly_with_the_same_bytes() -> None:
     ]
     header = struct.pack(">bI", 0, SCHEMA_ID)
     layout = _layout(json.loads(SCHEMA_FILE.read_text()))
-    assert layout == AVRO_V1_LAYOUT  # the schema file is the layout trip_to_avro writes
+    assert layout == AVRO_V2_LAYOUT  # the schema file is the layout trip_to_avro writes
     for trips in (
         trip_encoder(header, layout, _serialize),  # trip_to_avro
         trip_encoder(header, (*layout, ("x", "null|int")), _serialize),  # fastavro fallback
@@ -175,15 +176,58 @@ def test_stream_encodes_clean_trips_directly_with_the_same_bytes() -> None:
     assert all(isinstance(v, bytes) for _k, v, _t, _kind in raw)
 
 
+def test_the_shipped_schema_selects_the_direct_encoder() -> None:
+    """registry/schemas/raw_trip.avsc (v2) is what trip_to_avro writes: the producer's encoder
+    never falls back to fastavro for it (lakehouse.schema_registry.wire_format gives this
+    layout for the registered schema)."""
+
+    def refuse(record: dict) -> bytes:
+        raise AssertionError("fastavro used for the shipped schema")
+
+    header = struct.pack(">bI", 0, SCHEMA_ID)
+    encode = trip_encoder(header, _layout(json.loads(load_schema(SCHEMA_FILE))), refuse)
+    clock = Clock(resolve_start_date("2025-02-03"))
+    for t in generate_trips(200, seed=4, start_date="2025-02-03"):
+        for trip in (t, negative_twin(t)):
+            value = encode(trip, clock)
+            assert value == _serialize(trip_to_record(trip, clock))
+            assert _decode(value)["cbd_congestion_fee"] == trip.cbd_congestion_fee / 100
+
+
+def test_an_older_registered_schema_gets_valid_bytes_through_fastavro() -> None:
+    """A topic whose registered schema is still v1 (no cbd_congestion_fee): the encoder falls
+    back to fastavro with that schema, which writes v1's fields and drops the new one."""
+    v2 = json.loads(SCHEMA_FILE.read_text())
+    v1 = {**v2, "fields": [f for f in v2["fields"] if f["name"] != "cbd_congestion_fee"]}
+    parsed = parse_schema(v1)
+
+    def serialize_v1(record: dict) -> bytes:
+        out = io.BytesIO()
+        out.write(struct.pack(">bI", 0, SCHEMA_ID))
+        schemaless_writer(out, parsed, record)
+        return out.getvalue()
+
+    header = struct.pack(">bI", 0, SCHEMA_ID)
+    encode = trip_encoder(header, _layout(v1), serialize_v1)
+    for _k, value, _t, _kind in EventStream(
+        300, seed=8, start_date="2025-02-03", encode_trip=encode
+    ):
+        record = schemaless_reader(io.BytesIO(value[5:]), parsed, parsed)
+        assert list(record) == [f["name"] for f in v1["fields"]]
+
+
 def test_trip_to_avro_writes_fastavros_bytes_for_any_trip() -> None:
     """Extremes included: nulls (flex fares), big and negative ints, amounts off the cent
     table, a non-ASCII flag."""
 
-    clock = Clock(resolve_start_date("2026-01-05"))
-    trips = list(generate_trips(3000, seed=9, start_date="2026-01-05", days=3))
+    clock = Clock(resolve_start_date("2025-01-03"))
+    # 2025-01-03 .. 05: the CBD fee is None before the 5th, 0.0 or 0.75 from then on
+    trips = list(generate_trips(3000, seed=9, start_date="2025-01-03", days=3))
+    assert {t.cbd_congestion_fee for t in trips} == {None, 0, 75}
+    trips += [negative_twin(t, cbd_shown=i % 2 == 0) for i, t in enumerate(trips[:300])]
     trips += [
         trips[0]._replace(passenger_count=None, ratecode_id=None, store_and_fwd_flag=None,
-                          congestion_surcharge=None, airport_fee=None),
+                          congestion_surcharge=None, airport_fee=None, cbd_congestion_fee=None),
         trips[1]._replace(vendor_id=-5, pu_location_id=2**31 - 1, do_location_id=-(2**31),
                           fare=-123456789, total=10**12, distance_h=-1),
         trips[2]._replace(store_and_fwd_flag="\u00e9\U0001f695", payment_type=1024),

@@ -55,7 +55,7 @@ def page() -> str:
 def test_one_chart_per_mart_with_title_axes_and_values(page: str) -> None:
     assert page.count("<svg") == 3
     daily = _section(page, "daily-revenue")
-    assert "Daily revenue" in daily and "pickup date" in daily and "total revenue (USD)" in daily
+    assert "Daily revenue" in daily and "pickup date" in daily and "net revenue (USD)" in daily
     assert "$81,901" in daily and "$85,923" in daily and "Wed Nov 25" in daily
     hourly = _section(page, "hourly-demand")
     assert "Demand per pickup hour" in hourly and "pickup hour" in hourly and ">trips<" in hourly
@@ -124,14 +124,14 @@ def settings(tmp_path: Path) -> Settings:
             "create table mart_daily_revenue as select * from (values "
             "(date '2026-11-26', 3, 60.00::decimal(18, 2)), "
             "(date '2026-11-25', 2, 40.50::decimal(18, 2))) t(revenue_date, trip_count, "
-            "total_revenue)"
+            "net_revenue)"
         )
         con.execute(
             "create table mart_hourly_demand as select * from (values "
             "(date '2026-11-25', 8, 2::bigint, 40.50::decimal(18, 2)), "
             "(date '2026-11-26', 8, 1::bigint, 20.00::decimal(18, 2)), "
             "(date '2026-11-26', 17, 2::bigint, 40.00::decimal(18, 2))) "
-            "t(pickup_date, pickup_hour, trip_count, total_revenue)"
+            "t(pickup_date, pickup_hour, trip_count, net_revenue)"
         )
         con.execute(
             "create table mart_location_performance as select * from (values "

@@ -30,7 +30,7 @@ pickups as (
     select
         pickup_location_id as location_id,
         pickup_date,
-        count(*) as pickup_trip_count,
+        count(*) filter (where is_trip) as pickup_trip_count,
         sum(total_amount) as pickup_revenue,
         sum(fare_amount) as fare_amount_sum,
         count(fare_amount) as fare_amount_count,
@@ -40,7 +40,7 @@ pickups as (
         count(trip_distance_miles) as trip_distance_miles_count,
         sum(cast(trip_duration_minutes as decimal(18, 2))) as trip_duration_minutes_sum,
         count(trip_duration_minutes) as trip_duration_minutes_count,
-        count(*) filter (where is_airport_trip) as airport_trip_count
+        count(*) filter (where is_airport_trip and is_trip) as airport_trip_count
 
     from trips
 
@@ -53,7 +53,7 @@ dropoffs as (
     select
         dropoff_location_id as location_id,
         pickup_date,
-        count(*) as dropoff_trip_count
+        count(*) filter (where is_trip) as dropoff_trip_count
 
     from trips
 

@@ -59,6 +59,9 @@ trip_metrics as (
             false
         ) as is_airport_trip,
 
+        -- voids and refunds are corrections of a trip, not trips: counted apart, summed in net
+        record_kind = 'trip' as is_trip,
+
         cast(extract(hour from pickup_at) as integer) as pickup_hour,
         cast({{ iso_day_of_week('pickup_at') }} as integer) as pickup_day_of_week,
         {{ day_name('pickup_at') }} as pickup_day_name

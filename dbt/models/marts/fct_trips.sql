@@ -64,6 +64,11 @@ final as (
         cbd_congestion_fee_amount,
         total_amount,
 
+        ----------  silver flags
+        record_kind,
+        is_trip,
+        amount_check,
+
         ----------  lineage
         kafka_partition,
         kafka_offset,

@@ -30,13 +30,13 @@ hourly as (
         pickup_date,
         pickup_hour,
         pickup_day_of_week,
-        count(*) as trip_count,
-        cast(sum(passenger_count) as bigint) as passenger_count,
+        count(*) filter (where is_trip) as trip_count,
+        cast(sum(passenger_count) filter (where is_trip) as bigint) as passenger_count,
         {{ avg_exact('trip_duration_minutes') }} as avg_trip_duration_minutes,
         {{ avg_exact('trip_distance_miles', 6) }} as avg_trip_distance_miles,
         {{ avg_exact('avg_speed_mph') }} as avg_speed_mph,
-        sum(total_amount) as total_revenue,
-        count(*) filter (where is_airport_trip) as airport_trip_count
+        sum(total_amount) as net_revenue,
+        count(*) filter (where is_airport_trip and is_trip) as airport_trip_count
 
     from trips
 
@@ -56,7 +56,7 @@ final as (
         round(avg_trip_duration_minutes, 2) as avg_trip_duration_minutes,
         round(avg_trip_distance_miles, 2) as avg_trip_distance_miles,
         round(avg_speed_mph, 2) as avg_speed_mph,
-        cast(total_revenue as decimal(18, 2)) as total_revenue,
+        cast(net_revenue as decimal(18, 2)) as net_revenue,
         airport_trip_count
 
     from hourly

@@ -41,6 +41,10 @@ renamed as (
         cast(cbd_congestion_fee as decimal(10, 2)) as cbd_congestion_fee_amount,
         cast(total_amount as decimal(10, 2)) as total_amount,
 
+        ----------  silver flags (vars.silver_flags)
+        record_kind,
+        amount_check,
+
         ----------  lineage
         cast(kafka_partition as integer) as kafka_partition,
         cast(kafka_offset as bigint) as kafka_offset,
