@@ -132,8 +132,7 @@ benchmark-native: bootstrap env ## Benchmark the native pipeline (results in ben
 	@$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 benchmark-real: bootstrap env ## Real TLC rows tiled to SIZES (default 1M) and replayed end to end, beside a synthetic run of the same size (results in benchmarks/results/)
-	@$(PY) benchmarks/run.py --input tlc --sizes $(or $(SIZES),1000000) --reps 1
-	@$(PY) benchmarks/run.py --input synthetic --sizes $(or $(SIZES),1000000) --reps 1
+	@$(PY) benchmarks/run.py --input tlc,synthetic --sizes $(or $(SIZES),1000000) --reps 1 --report benchmarks/results/real_volume/report.md
 
 benchmark-profile: bootstrap env ## Where a warm 10k run's seconds go, step by step and phase by phase (resets the data)
 	@$(PY) benchmarks/profile_pipeline.py --events $(EVENTS) --runs 3

@@ -425,10 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--anomaly-rate", type=float, default=0.01)
     ap.add_argument(
         "--input",
-        choices=("synthetic", "tlc"),
         default="synthetic",
-        help="synthetic: the generator; tlc: the real TLC sample tiled to each size "
-        "(benchmarks/tlc_tiles.py) and replayed",
+        help="Comma list of synthetic (the generator) and tlc (the real TLC sample tiled to each "
+        "size by benchmarks/tlc_tiles.py, and replayed)",
     )
     ap.add_argument(
         "--streaming-rates",
@@ -452,25 +451,29 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             plan = [("cold", 0)] if args.cold else []
             plan += [("warm", rep) for rep in range(1, args.reps + 1)]
-            source = None
-            if args.input == "tlc":
-                from tlc_tiles import tile  # benchmarks/tlc_tiles.py
+            for inp in args.input.split(","):
+                if inp not in ("synthetic", "tlc"):
+                    raise SystemExit(f"--input: synthetic or tlc, not {inp!r}")
+                source = None
+                if inp == "tlc":
+                    from tlc_tiles import tile  # benchmarks/tlc_tiles.py
 
-                source = tile(size, get_settings().lakehouse_home / "bench" / f"tlc_{size}")
-            for mode, rep in plan:
-                rec = run_once(size, rep, orch, mode == "cold", args.anomaly_rate, source)
-                rec.update({"timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-                            "command": cmd, "environment": env})  # fmt: skip
-                records.append(rec)
-                with args.results.open("a") as fh:
-                    fh.write(json.dumps(rec) + "\n")
-                print(
-                    f"[{orch} {mode} {size:>9,} #{rep}] total {rec['total_s']:.1f}s  "
-                    f"gen {rec['generate_s']:.1f}s ({rec['generator_events_per_s']:,.0f} ev/s)  "
-                    f"bronze {rec['bronze_s']:.1f}s  silver {rec['silver_s']:.1f}s  "
-                    f"dbt {rec['dbt_build_s']:.1f}s  peak RSS {rec['peak_rss_total_mb']:,.0f} MB",
-                    flush=True,
-                )
+                    home = get_settings().lakehouse_home
+                    source = tile(size, home / "bench" / f"tlc_{size}")
+                for mode, rep in plan:
+                    rec = run_once(size, rep, orch, mode == "cold", args.anomaly_rate, source)
+                    rec.update({"timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+                                "command": cmd, "environment": env})  # fmt: skip
+                    records.append(rec)
+                    with args.results.open("a") as fh:
+                        fh.write(json.dumps(rec) + "\n")
+                    print(
+                        f"[{orch} {inp} {mode} {size:>9,} #{rep}] total {rec['total_s']:.1f}s  "
+                        f"gen {rec['generate_s']:.1f}s ({rec['generator_events_per_s']:,.0f} ev/s)  "
+                        f"bronze {rec['bronze_s']:.1f}s  silver {rec['silver_s']:.1f}s  "
+                        f"dbt {rec['dbt_build_s']:.1f}s  peak RSS {rec['peak_rss_total_mb']:,.0f} MB",
+                        flush=True,
+                    )
     if args.streaming_rates:
         from streaming import run_rate  # benchmarks/streaming.py
 
