@@ -26,7 +26,7 @@ include make/defaults.mk
         stream-start stream-stop stream-status maintain deadletter \
         process-bronze process-silver dbt-build dbt-test dbt-docs query report verify demo pipeline \
         test test-unit \
-        test-integration test-docker test-udf validate-kestra validate-compose lint format benchmark-native benchmark-real benchmark-profile benchmark-gold \
+        test-integration test-checks contract test-docker test-udf validate-kestra validate-compose lint format benchmark-native benchmark-real benchmark-profile benchmark-gold \
         benchmark-streaming
 
 help: ## Show this help
@@ -157,21 +157,28 @@ else
 $(error RUNTIME=$(RUNTIME): use native or docker)
 endif
 
-lint: venv ## ruff lint + format check
-	@$(VENV)/bin/ruff check lakehouse generator tests benchmarks scripts dagster
-	@$(VENV)/bin/ruff format --check lakehouse generator tests benchmarks scripts dagster
+lint: venv ## ruff lint + format check of every Python file; sqlfluff on dbt's models
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@VENV=$(VENV) bash scripts/lint_dbt.sh
 
-format: venv
-	@$(VENV)/bin/ruff format lakehouse generator tests benchmarks scripts dagster
-	@$(VENV)/bin/ruff check --fix lakehouse generator tests benchmarks scripts dagster
+format: venv ## ruff format + autofix every Python file
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
 
-test-unit: venv ## Unit tests (no engines)
+test-unit: venv ## Unit tests (no engines, no Go, Maven or Java)
 	@$(VENV)/bin/pytest -q tests/unit
+
+test-checks: bootstrap-test ## Static checks with the real tools: compose-go loads docker-compose.yml (Go), Kestra validates the flows (Maven, Java 25)
+	@$(VENV)/bin/pytest -q tests/checks
+
+contract: venv ## Render the Java parser's field table from contracts/raw_trip.avsc; say what dbt must add
+	@$(VENV)/bin/python -m lakehouse.contract
 
 test-integration: bootstrap-test ## Integration tests on the real native stack (own ports and data dir)
 	@$(VENV)/bin/pytest -q tests/integration
 
-validate-kestra: ## Parse and validate the Kestra flow with Kestra 2.0's own code (Java 25)
+validate-kestra: ## Validate the Kestra flows with Kestra 2.0's libraries and this repo's stand-in shell task (Java 25)
 	@bash scripts/validate_kestra_flow.sh
 
 validate-compose: ## Load docker-compose.yml with compose-go (the library of `docker compose`)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
-from run import append_results  # benchmarks/run.py: one results format
+from measure import append_results  # benchmarks/measure.py: one results format
 from taxi_generator.encoding import avro_encoder, json_encoder
 from taxi_generator.producer import run_generator, trip_encoder
 from taxi_generator.stream import EventStream
@@ -56,7 +56,8 @@ def producer_alone_rate(settings: Settings, fmt: str, n: int) -> float:
     producer settings; acknowledged events/s (first produce to last ack). The generator's ceiling
     on this machine: what librdkafka and the broker take."""
     from confluent_kafka import Producer
-    from taxi_generator.producer import PRODUCER_TUNING
+
+    from lakehouse.topics import PRODUCER_TUNING
 
     encode, trips = _encoders(settings, fmt)
     stream = EventStream(n, seed=2, start_date=date(2026, 3, 2), encode_trip=trips)

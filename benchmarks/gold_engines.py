@@ -26,16 +26,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import RESULTS_DIR, MemorySampler, append_results  # noqa: E402
+from measure import RESULTS_DIR, MemorySampler, append_results  # noqa: E402
 from taxi_generator.anomalies import AnomalyRates  # noqa: E402
 from taxi_generator.producer import run_generator  # noqa: E402
 
 from lakehouse import catalog as cat  # noqa: E402
 from lakehouse import topics  # noqa: E402
-from lakehouse.cli import reset_data  # noqa: E402
 from lakehouse.flink.jobs import run_bronze, run_silver  # noqa: E402
-from lakehouse.native.stack import NativeStack  # noqa: E402
+from lakehouse.reset import reset_data  # noqa: E402
 from lakehouse.settings import Settings, get_settings  # noqa: E402
+from lakehouse.stack.stack import Stack  # noqa: E402
 
 EVENTS_PER_DAY = 100_000
 ENGINES = ("duckdb", "trino")
@@ -103,9 +103,9 @@ def main() -> int:
     settings = get_settings().model_copy(update={
         "event_format": "json", "topic_raw": "taxi.goldbench", "topic_dlq": "taxi.goldbench.dlq",
     })  # fmt: skip
-    stack = NativeStack(settings.model_copy(update={"gold_engine": "trino"}))
+    stack = Stack(settings.model_copy(update={"gold_engine": "trino"}))
     stack.up()  # no-op for what runs; starts Trino
-    trino_pid = stack._svc("trino").pid()
+    trino_pid = stack.trino.pid()
     reset_data(settings)
     topics.setup_topics(settings)
     runs, done = [], 0

@@ -24,16 +24,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import RESULTS_DIR, MemorySampler, append_results  # noqa: E402
+from measure import RESULTS_DIR, MemorySampler, append_results  # noqa: E402
 from taxi_generator.anomalies import AnomalyRates  # noqa: E402
 from taxi_generator.producer import run_generator  # noqa: E402
 
 from lakehouse import topics  # noqa: E402
-from lakehouse.cli import reset_data  # noqa: E402
 from lakehouse.dbt_runner import run_dbt  # noqa: E402
 from lakehouse.flink.jobs import run_bronze, run_silver  # noqa: E402
-from lakehouse.native.stack import NativeStack  # noqa: E402
+from lakehouse.reset import reset_data  # noqa: E402
 from lakehouse.settings import get_settings  # noqa: E402
+from lakehouse.stack.stack import Stack  # noqa: E402
 from lakehouse.verify import run_verify  # noqa: E402
 
 EVENTS_PER_DAY = 100_000
@@ -166,7 +166,7 @@ def main() -> int:
     ap.add_argument("--increment", type=int, default=10_000)
     ap.add_argument("--results", type=Path, default=RESULTS_DIR / "history.jsonl")
     args = ap.parse_args()
-    NativeStack(get_settings()).up()  # no-op when running
+    Stack(get_settings()).up()  # no-op when running
     one(0, 1000)  # warm-up (JIT, first job submissions): not recorded
     runs = []
     for h in (int(x) for x in args.history.split(",")):

@@ -188,7 +188,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=int(time.time()), help="Default: now")
     args = ap.parse_args()
     settings = get_settings()
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     reset_data(settings)  # verify reconciles all of history: start from none
     for i in range(args.runs):

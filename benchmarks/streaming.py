@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from run import append_results  # benchmarks/run.py: one results format
+from measure import append_results  # benchmarks/measure.py: one results format
 from taxi_generator.producer import run_generator
 
 from lakehouse import topics
-from lakehouse.cli import reset_data
 from lakehouse.flink import streaming
 from lakehouse.freshness import gold_build_lags, silver_freshness, summarize
 from lakehouse.gold import silver_changes
+from lakehouse.reset import reset_data
 from lakehouse.settings import Settings, get_settings
 
 

@@ -39,7 +39,7 @@ COPY flink/udf/src flink/udf/src
 COPY flink/maintenance/pom.xml flink/maintenance/
 COPY flink/maintenance/src flink/maintenance/src
 # empty packages for the editable install; the sources arrive below
-RUN for p in lakehouse generator/taxi_generator dagster/taxi_dagster registry; do \
+RUN for p in lakehouse generator/taxi_generator dagster/taxi_dagster; do \
       mkdir -p "$p" && touch "$p/__init__.py"; done
 RUN --mount=type=secret,id=extra_ca \
     --mount=type=bind,source=docker/with-extra-ca.sh,target=/usr/local/bin/with-extra-ca \

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -72,50 +73,59 @@ def max_offsets(tables: list[Table | None], topic: str) -> dict[int, int]:
     return out
 
 
-#: Optional columns added to the tables after their first release, per (namespace setting, table),
-#: in the order flink/sql declares them (last). ``add_missing_columns`` appends them to tables
-#: created before, so a Flink INSERT's column list matches old and new tables alike.
-ADDED_COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    ("bronze_namespace", "raw_trips"): (("schema_id", "int"), ("cbd_congestion_fee", "decimal")),
-    ("bronze_namespace", "trips_dead_letter"): (
-        ("schema_id", "int"),
-        ("value_bytes", "binary"),
-        ("key_bytes", "binary"),
-    ),
-    ("silver_namespace", "trips"): (
-        ("cbd_congestion_fee", "decimal"),
-        ("record_kind", "string"),
-        ("amount_check", "string"),
-    ),
-    ("silver_namespace", "trips_rejected"): (("cbd_congestion_fee", "decimal"),),
-}
+class DeclaredColumn(NamedTuple):
+    """A column as flink/sql's CREATE TABLE declares it (lakehouse.flink.jobs.declared_tables)."""
+
+    name: str
+    flink_type: str  # INT, BIGINT, STRING, DOUBLE, DECIMAL(10, 2), TIMESTAMP(6), DATE, BYTES
+    not_null: bool
 
 
-def add_missing_columns(settings: Settings) -> list[str]:
-    """Iceberg schema evolution of existing tables (metadata only, no rewrite); returns what
-    was added as ``table.column``."""
-    from pyiceberg.types import BinaryType, DecimalType, IntegerType, StringType
+def _iceberg_type(flink_type: str) -> Any:
+    from pyiceberg import types as t
 
-    types = {
-        "int": IntegerType(),
-        "decimal": DecimalType(10, 2),
-        "binary": BinaryType(),
-        "string": StringType(),
+    simple = {
+        "INT": t.IntegerType(),
+        "BIGINT": t.LongType(),
+        "STRING": t.StringType(),
+        "DOUBLE": t.DoubleType(),
+        "BOOLEAN": t.BooleanType(),
+        "BYTES": t.BinaryType(),
+        "DATE": t.DateType(),
+        "TIMESTAMP(6)": t.TimestampType(),
     }
+    if flink_type in simple:
+        return simple[flink_type]
+    m = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", flink_type)
+    if m is None:
+        raise ValueError(f"no Iceberg type for the Flink type {flink_type}")
+    return t.DecimalType(int(m.group(1)), int(m.group(2)))
+
+
+def add_missing_columns(settings: Settings, declared: dict[str, list[DeclaredColumn]]) -> list[str]:
+    """Iceberg schema evolution of existing tables (metadata only, no rewrite): the columns
+    ``declared`` (flink/sql's CREATE TABLEs) that a table created by an older release lacks are
+    appended, optional. Returns what was added as ``table.column``."""
     catalog = load_catalog(settings)
     added: list[str] = []
-    for (ns_setting, name), columns in ADDED_COLUMNS.items():
-        table = load_table(catalog, f"{getattr(settings, ns_setting)}.{name}")
+    for name, columns in declared.items():
+        table = load_table(catalog, name)
         if table is None:
             continue  # created by the job's DDL with every column
         have = {f.name for f in table.schema().fields}
-        missing = [(c, t) for c, t in columns if c not in have]
+        missing = [c for c in columns if c.name not in have]
         if not missing:
             continue
+        required = [c.name for c in missing if c.not_null]
+        if required:
+            raise RuntimeError(
+                f"{name} lacks the required column(s) {required}: a required column cannot be "
+                "added to existing rows; declare it nullable"
+            )
         with table.update_schema() as update:
-            for column, kind in missing:
-                update.add_column(column, types[kind])
-        added += [f"{table.name()[-1]}.{c}" for c, _ in missing]
+            for c in missing:
+                update.add_column(c.name, _iceberg_type(c.flink_type))
+        added += [f"{table.name()[-1]}.{c.name}" for c in missing]
     return added
 
 

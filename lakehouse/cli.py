@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import json
-import secrets
-import shutil
-import string
 import sys
 import time
 from datetime import date
@@ -20,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lakehouse.dbt_runner import DOCS_HOST, DOCS_PORT
+from lakehouse.output import emit
 from lakehouse.query import DEFAULT_MAX_ROWS
 from lakehouse.settings import REPO_ROOT, Settings, get_settings
 
@@ -56,38 +53,6 @@ JsonOut = Annotated[
 ]
 
 
-def _emit(
-    result: dict[str, Any],
-    json_out: Path | None,
-    counters: dict[str, int | float] | None = None,
-    timers: dict[str, float] | None = None,
-    tags: dict[str, str] | None = None,
-    omit_from_outputs: tuple[str, ...] = (),
-) -> None:
-    """Machine-readable result: to a file if asked, and as Kestra outputs and metrics (counters,
-    timers in seconds) when run by Kestra (the `kestra` package prints ::{json}:: lines the
-    Kestra worker collects). `omit_from_outputs` keeps bulky keys out of Kestra's outputs."""
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    import os
-
-    if os.environ.get("KESTRA_EXECUTION_ID") or os.environ.get("LAKEHOUSE_KESTRA_OUTPUTS"):
-        try:
-            from kestra import Kestra
-
-            outputs = {k: v for k, v in result.items() if k not in omit_from_outputs}
-            Kestra.outputs(json.loads(json.dumps(outputs, default=str)))
-            for name, value in (counters or {}).items():
-                if value is not None:
-                    Kestra.counter(name, value, tags or {})
-            for name, seconds in (timers or {}).items():
-                if seconds is not None:
-                    Kestra.timer(name, seconds, tags or {})
-        except ImportError:  # pragma: no cover - the tools image installs it
-            pass
-
-
 def _fail(exc: Exception) -> None:
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(1)
@@ -100,21 +65,12 @@ def env_init(
     path: Path = typer.Option(REPO_ROOT / ".env", help="Where to write it"),  # noqa: B008
 ) -> None:
     """Create .env from .env.example, filling every CHANGE_ME with a generated secret."""
-    target, example = path, REPO_ROOT / ".env.example"
-    if target.exists() and not force:
-        console.print(f".env exists: {target} (kept)")
+    from lakehouse.env_file import write_env_file
+
+    if not write_env_file(path, REPO_ROOT / ".env.example", force=force):
+        console.print(f".env exists: {path} (kept)")
         return
-    alphabet = string.ascii_letters + string.digits
-    lines = []
-    for line in example.read_text().splitlines():
-        if "CHANGE_ME" in line:
-            # 20 chars with at least one upper case letter and one digit (Kestra's rules)
-            secret = "Aa1" + "".join(secrets.choice(alphabet) for _ in range(17))
-            line = line.replace("CHANGE_ME", secret)
-        lines.append(line)
-    target.write_text("\n".join(lines) + "\n")
-    target.chmod(0o600)
-    console.print(f"wrote {target} with generated secrets")
+    console.print(f"wrote {path} with generated secrets")
 
 
 # ----------------------------------------------------------------------------- stack
@@ -128,11 +84,11 @@ def stack_up(
 ) -> None:
     """Start Kafka, Flink (JobManager, TaskManager, SQL Gateway) and, if asked or configured,
     MinIO, PostgreSQL and the Schema Registry. Health-gated; idempotent."""
-    from lakehouse.native.stack import NativeStack
+    from lakehouse.stack.stack import Stack
 
     t0 = time.monotonic()
     try:
-        NativeStack(get_settings()).up(
+        Stack(get_settings()).up(
             with_s3=with_s3, with_postgres=with_postgres, with_registry=with_registry
         )
     except Exception as exc:  # noqa: BLE001
@@ -144,9 +100,9 @@ def stack_up(
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop every native service (data is kept)."""
-    from lakehouse.native.stack import NativeStack
+    from lakehouse.stack.stack import Stack
 
-    NativeStack(get_settings()).down()
+    Stack(get_settings()).down()
     console.print("native stack stopped")
 
 
@@ -163,10 +119,10 @@ def stack_serve(
 ) -> None:
     """Run one service in the foreground with the native stack's configuration, listening on
     every interface: the main process of a compose container (the images run this)."""
-    from lakehouse.native.stack import NativeStack
+    from lakehouse.stack.stack import Stack
 
     try:
-        NativeStack(get_settings()).serve(service, database or [])
+        Stack(get_settings()).serve(service, database or [])
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
 
@@ -174,13 +130,13 @@ def stack_serve(
 @stack_app.command("status")
 def stack_status() -> None:
     """Show each service, its pid, endpoint and health."""
-    from lakehouse.native.stack import NativeStack
+    from lakehouse.stack.stack import Stack
 
     settings = get_settings()
     table = Table(title=f"native stack ({settings.lakehouse_home})")
     for col in ("service", "pid", "endpoint", "healthy"):
         table.add_column(col)
-    for st in NativeStack(settings).status():
+    for st in Stack(settings).status():
         style = {"yes": "green", "no": "bold red"}.get(st.state, "dim")  # not used: no alarm
         table.add_row(st.name, str(st.pid or "-"), st.endpoint, f"[{style}]{st.state}[/]")
     Console().print(table)
@@ -197,35 +153,10 @@ def stack_reset(
         typer.confirm(
             f"Delete topics, tables and gold under {settings.lakehouse_home}?", abort=True
         )
+    from lakehouse.reset import reset_data
+
     reset_data(settings)
     console.print("pipeline data deleted")
-
-
-def reset_data(settings: Settings) -> None:
-    from lakehouse import catalog as cat
-    from lakehouse import topics
-
-    topics.delete_topics(settings)
-    catalog = cat.load_catalog(settings)
-    # gold on Trino (GOLD_ENGINE=trino) lives in the catalog too: gold, its silver inputs, and
-    # compare-full-refresh's copy (lakehouse/gold.py)
-    gold = settings.gold_namespace
-    gold_namespaces = (
-        gold,
-        f"{gold}_silver",
-        f"{gold}_full_refresh",
-        f"{gold}_full_refresh_silver",
-    )
-    for ns in (settings.bronze_namespace, settings.silver_namespace, *gold_namespaces):
-        try:
-            for ident in catalog.list_tables(ns):
-                catalog.purge_table(ident)
-            catalog.drop_namespace(ns)
-        except Exception:  # noqa: BLE001 - namespace absent
-            pass
-    shutil.rmtree(settings.manifests_dir, ignore_errors=True)
-    settings.gold_path.unlink(missing_ok=True)
-    Path(str(settings.gold_path) + ".wal").unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- topics
@@ -245,7 +176,7 @@ def topics_create(json_out: JsonOut = None) -> None:
         )
     if setup.schema is not None:
         _print_registered(setup.schema)
-    _emit(
+    emit(
         setup.to_dict(),
         json_out,
         counters={"topics_created": sum(1 for r in setup.topics if r.created)},
@@ -282,7 +213,7 @@ def schema_register(schema_file: SchemaFile = None, json_out: JsonOut = None) ->
     """Register the event schema under <topic>-value with the configured compatibility level;
     the registry refuses an incompatible change (exit 1, its message printed)."""
     result = _register_schema(get_settings(), schema_file)
-    _emit(result.to_dict(), json_out)
+    emit(result.to_dict(), json_out)
 
 
 @schema_app.command("check")
@@ -297,7 +228,7 @@ def schema_check(schema_file: SchemaFile = None, json_out: JsonOut = None) -> No
         result = schema_registry.check(settings, path)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
-    _emit(result.to_dict(), json_out)
+    emit(result.to_dict(), json_out)
     verdict = "[green]compatible[/]" if result.compatible else "[bold red]INCOMPATIBLE[/]"
     console.print(
         f"{path}: {verdict} with {result.subject} versions {result.versions} "
@@ -380,7 +311,7 @@ def generate(
             line += f" (the Avro schema cannot carry them: {d['not_sent_by_reason']}), "
             line += f"listed in {d['not_sent_report']}"
         console.print(line, highlight=False, markup=False, soft_wrap=True)  # the path in one piece
-    _emit(
+    emit(
         d,
         json_out,
         counters={
@@ -408,7 +339,7 @@ def flink_bronze(json_out: JsonOut = None) -> None:
         f"bronze: {'skipped (' + result.reason + ')' if result.skipped else 'job finished'} "
         f"in {result.seconds:.1f}s; {result.counts}"
     )
-    _emit(
+    emit(
         result.to_dict(),
         json_out,
         counters={**result.counts, "new_messages": result.offsets.get("new_messages", 0)},
@@ -437,7 +368,7 @@ def flink_silver(
         if o["mode"] == "incremental" else "full recompute"
     )  # fmt: skip
     console.print(f"silver ({what}): {result.seconds:.1f}s; {result.counts}")
-    _emit(
+    emit(
         result.to_dict(),
         json_out,
         counters=result.counts,
@@ -457,7 +388,7 @@ def flink_wait(
     try:
         status = wait_for_processing(get_settings(), timeout_s=timeout, interval_s=interval)
     except ProcessingIncomplete as exc:
-        _emit(exc.status.to_dict(), json_out)
+        emit(exc.status.to_dict(), json_out)
         _fail(exc)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
@@ -465,7 +396,7 @@ def flink_wait(
         f"processing complete after {status.waited_s:.1f}s ({status.checks} checks): "
         f"end offsets {status.end_offsets}"
     )
-    _emit(status.to_dict(), json_out, timers={"wait_duration": status.waited_s})
+    emit(status.to_dict(), json_out, timers={"wait_duration": status.waited_s})
 
 
 # ----------------------------------------------------------------------------- stream
@@ -490,7 +421,7 @@ def stream_start(
             f"{job}: {info['action']} ({info['job_id']})"
             + (f", restored from {restored}" if restored else "")
         )
-    _emit(result.to_dict(), json_out)
+    emit(result.to_dict(), json_out)
 
 
 @stream_app.command("stop")
@@ -508,7 +439,7 @@ def stream_stop(
     for job, info in result.items():
         console.print(f"{job}: {info['action']}" + (f" -> {info['savepoint']}" if info.get(
             "savepoint") else ""))  # fmt: skip
-    _emit(result, json_out)
+    emit(result, json_out)
 
 
 @stream_app.command("status")
@@ -538,7 +469,7 @@ def stream_status(json_out: JsonOut = None) -> None:
             f"last commit {name}: "
             + (time.strftime("%H:%M:%S", time.localtime(at / 1000)) if at else "none")
         )
-    _emit(st.to_dict(), json_out, counters={"kafka_lag": st.total_lag})
+    emit(st.to_dict(), json_out, counters={"kafka_lag": st.total_lag})
 
 
 @stream_app.command("freshness")
@@ -556,7 +487,7 @@ def stream_freshness(
     console.print(
         f"silver freshness over {fr.rows} rows: p50 {fr.p50_s}s, p95 {fr.p95_s}s, max {fr.max_s}s"
     )
-    _emit(fr.to_dict(), json_out)
+    emit(fr.to_dict(), json_out)
 
 
 # ----------------------------------------------------------------------------- maintain
@@ -590,16 +521,10 @@ def maintain(
             f"{t.get('snapshots_before')} -> {t.get('snapshots_after')}, orphans deleted "
             f"{t.get('orphan_files_deleted')}"
         )
-    _emit(
+    emit(
         result.to_dict(),
         json_out,
-        counters={
-            "files_rewritten": sum(
-                (t.get("compaction") or {}).get("rewritten_data_files", 0) for t in result.tables
-            ),
-            "snapshots_expired": sum(t.get("expired_snapshots") or 0 for t in result.tables),
-            "orphans_deleted": sum(t.get("orphan_files_deleted") or 0 for t in result.tables),
-        },
+        counters=result.counters(),
         timers={"maintenance_duration": result.seconds},
     )
 
@@ -613,7 +538,7 @@ def _dbt(command: str, json_out: Path | None, extra: list[str] | None = None) ->
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     console.print(f"dbt {command}: {result.summary} ({result.seconds:.1f}s)")
-    _emit(result.__dict__, json_out, timers={f"dbt_{command}_duration": result.seconds})
+    emit(result.__dict__, json_out, timers={f"dbt_{command}_duration": result.seconds})
 
 
 @dbt_app.command("build")
@@ -638,7 +563,7 @@ def dbt_build(
         changes = silver_changes(get_settings())
         if not any(c.new for c in changes):
             console.print("gold is current: no silver snapshot since the last build")
-            _emit({"skipped": True, "silver": [c.__dict__ for c in changes]}, json_out,
+            emit({"skipped": True, "silver": [c.__dict__ for c in changes]}, json_out,
                   counters={"dbt_build_skipped": 1})  # fmt: skip
             return
     _dbt("build", json_out, ["--full-refresh"] if full_refresh else None)
@@ -663,7 +588,7 @@ def dbt_compare_full_refresh(json_out: JsonOut = None) -> None:
     console.print(table)
     data = {"equal": result.equal, "same_silver": result.same_silver, "missing": result.missing,
             "tables": [t.__dict__ for t in result.tables]}  # fmt: skip
-    _emit(data, json_out)
+    emit(data, json_out)
     if not result.same_silver:
         _fail(RuntimeError(f"silver moved between the two builds {result.silver_snapshots}: "
                            "rerun when no streaming job is committing"))  # fmt: skip
@@ -775,17 +700,12 @@ def verify(
         report = run_verify(get_settings(), include_gold=gold)
     except VerificationError as exc:
         _print_checks(exc.report)
-        _emit(exc.report.to_dict(), json_out, counters=_verify_counters(exc.report))
+        emit(exc.report.to_dict(), json_out, counters=exc.report.counters())
         _fail(exc)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     _print_checks(report)
-    _emit(report.to_dict(), json_out, counters=_verify_counters(report))
-
-
-def _verify_counters(report: Any) -> dict[str, int]:
-    failed = sum(1 for c in report.checks if not c.ok)
-    return {"checks_passed": len(report.checks) - failed, "checks_failed": failed}
+    emit(report.to_dict(), json_out, counters=report.counters())
 
 
 def _print_checks(report: Any) -> None:
@@ -826,7 +746,7 @@ def deadletter_list(json_out: JsonOut = None) -> None:
         "show records: lakehouse deadletter show --reason <reason>; correct and re-publish: "
         "lakehouse deadletter export --out FILE, edit 'value', lakehouse deadletter republish FILE"
     )
-    _emit(counts, json_out)
+    emit(counts, json_out)
 
 
 @deadletter_app.command("show")
@@ -846,13 +766,8 @@ def deadletter_show(
         console.print("no dead letters" + (f" with reason {reason}" if reason else ""))
         return
     for r in rows:
-        size = len(r.value) if r.value is not None else 0
-        text = r.value_text()
-        shown = text if text is not None else (r.value or b"").hex()
-        if len(shown) > width:
-            shown = shown[:width] + f"... ({len(shown) - width} more)"
-        print(f"{r.source}  {r.reason}  {size} bytes{'' if text is not None else ' (hex)'}")
-        print(f"  {shown}")
+        for line in r.preview(width):
+            print(line)
 
 
 @deadletter_app.command("export")
@@ -891,7 +806,7 @@ def deadletter_republish(
         + (f"; skipped {skipped} already republished" if skipped else "")
         + (f"; manifest {result.manifest}" if result.manifest else "")
     )
-    _emit(
+    emit(
         {"republished": result.republished, "skipped": result.skipped_already_done,
          "manifest": result.manifest},
         json_out,
@@ -917,7 +832,7 @@ def pipeline(
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     Console().print(summary_table(result))
-    _emit(result, json_out)
+    emit(result, json_out)
 
 
 @app.command("next-steps")

@@ -86,8 +86,8 @@ def engine_args(settings: Settings, command: str, extra: list[str] | None = None
     Every driver that starts dbt adds these (this module, Dagster's dbt assets)."""
     if settings.gold_engine != "trino" or command not in ("build", "run"):
         return []
-    from lakehouse.gold import quiet_trino_client
     from lakehouse.silver_increment import trino_silver_loads
+    from lakehouse.trino_client import quiet_trino_client
 
     quiet_trino_client()
     loads = trino_silver_loads(settings, full_refresh="--full-refresh" in (extra or []))
@@ -230,7 +230,7 @@ def serve_docs(
     """Generate the docs, then `dbt docs serve` them on `host`:`port`; calls `on_ready(url)`
     once the server answers and returns when it stops (Ctrl-C). dbt's output, one line per
     request, goes to a log file."""
-    from lakehouse.native.processes import port_open
+    from lakehouse.stack.processes import port_open
 
     probe = "127.0.0.1" if host == "0.0.0.0" else host
     url = f"http://{probe}:{port}"

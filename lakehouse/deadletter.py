@@ -23,6 +23,7 @@ from typing import Any
 from taxi_generator.encoding import reason_key
 
 from lakehouse import catalog as cat
+from lakehouse import topics
 from lakehouse.settings import Settings
 
 REPUBLISH_MODE = "republish"
@@ -76,6 +77,17 @@ class DeadLetter:
             return self.value.decode("utf-8")
         except UnicodeDecodeError:
             return None
+
+    def preview(self, width: int) -> tuple[str, str]:
+        """Two lines for people: source, reason and size; the value as text (hex when it is not
+        UTF-8), cut after ``width`` characters."""
+        size = len(self.value) if self.value is not None else 0
+        text = self.value_text()
+        shown = text if text is not None else (self.value or b"").hex()
+        if len(shown) > width:
+            shown = shown[:width] + f"... ({len(shown) - width} more)"
+        hex_note = "" if text is not None else " (hex)"
+        return f"{self.source}  {self.reason}  {size} bytes{hex_note}", f"  {shown}"
 
     def to_json(self) -> dict[str, Any]:
         text = self.value_text()
@@ -169,7 +181,6 @@ def republish(settings: Settings, path: Path) -> RepublishResult:
     """Produce each corrected value of ``path`` to the raw topic, in the topic's format, once."""
     from confluent_kafka import Producer
     from taxi_generator.manifest import Manifest
-    from taxi_generator.producer import PRODUCER_TUNING, end_offsets
 
     corrections = _read_corrections(path)
     done = already_republished(settings)
@@ -208,8 +219,10 @@ def republish(settings: Settings, path: Path) -> RepublishResult:
             acked += 1
 
     started = datetime.now(UTC)
-    before = end_offsets(settings.kafka_bootstrap_servers, settings.topic_raw)
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, **PRODUCER_TUNING})
+    before = topics.end_offsets(settings.kafka_bootstrap_servers, settings.topic_raw)
+    producer = Producer(
+        {"bootstrap.servers": settings.kafka_bootstrap_servers, **topics.PRODUCER_TUNING}
+    )
     for source, key, value in encoded:
         producer.produce(
             settings.topic_raw, value, key.encode() if key is not None else None,
@@ -223,7 +236,7 @@ def republish(settings: Settings, path: Path) -> RepublishResult:
             f"({errors[0] if errors else f'{remaining} still queued'}); no manifest written, "
             "so verify will report the difference: check Kafka and rerun"
         )
-    after = end_offsets(settings.kafka_bootstrap_servers, settings.topic_raw)
+    after = topics.end_offsets(settings.kafka_bootstrap_servers, settings.topic_raw)
     manifest = Manifest.republish(
         run_id=f"{started:%Y%m%dT%H%M%S%fZ}-republish",
         topic=settings.topic_raw,

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse.native.stack import FLINK_VERSION
 from lakehouse.settings import Settings
+from lakehouse.stack.flink import FLINK_VERSION
 
 JAR = "taxi-iceberg-maintenance.jar"
 MAIN = "taxi.lakehouse.maintenance.Maintain"
@@ -37,6 +37,16 @@ class MaintenanceResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def counters(self) -> dict[str, int]:
+        """Kestra metrics of the step: work done over every table."""
+        return {
+            "files_rewritten": sum(
+                (t.get("compaction") or {}).get("rewritten_data_files", 0) for t in self.tables
+            ),
+            "snapshots_expired": sum(t.get("expired_snapshots") or 0 for t in self.tables),
+            "orphans_deleted": sum(t.get("orphan_files_deleted") or 0 for t in self.tables),
+        }
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:

@@ -138,7 +138,8 @@ def run_sql(settings: Settings, sql: str, out: Console, max_rows: int = DEFAULT_
     if settings.gold_engine == "trino":
         from trino.exceptions import TrinoQueryError
 
-        from lakehouse.gold import trino_connection, trino_unreachable
+        from lakehouse.gold import trino_unreachable
+        from lakehouse.trino_client import trino_connection
 
         with contextlib.closing(trino_connection(settings)) as trino:
             try:

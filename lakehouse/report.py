@@ -18,8 +18,9 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.gold import GoldUnavailable, connect_read_only, trino_connection
+from lakehouse.gold import GoldUnavailable, connect_read_only
 from lakehouse.settings import Settings
+from lakehouse.trino_client import trino_connection
 
 if TYPE_CHECKING:
     import duckdb

@@ -1,6 +1,6 @@
 """The event contract in the Schema Registry: register, check and serialize the trip schema.
 
-The schema lives in one file (``settings.event_schema_file``, registry/schemas/raw_trip.avsc) and is
+The schema lives in one file (``settings.event_schema_file``, contracts/raw_trip.avsc) and is
 registered under ``<topic>-value`` (Confluent's TopicNameStrategy) with the compatibility level of
 ``settings.schema_compatibility`` (BACKWARD). Every driver talks to the registry through
 confluent-kafka's ``SchemaRegistryClient``: Apicurio's Confluent-compatible API natively, Confluent's
@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lakehouse import contract
 from lakehouse.settings import Settings
 
 # confluent-kafka's registry client imports authlib's httpx integration, which warns on import
@@ -82,7 +83,8 @@ def client(settings: Settings) -> Any:
 
 
 def load_schema(path: Path) -> str:
-    """The schema file's text, after checking it is a valid Avro record schema."""
+    """The schema file's text as the registry gets it (compact, without the lakehouse's
+    ``"lakehouse"`` field annotations), after checking it is a valid Avro record schema."""
     from fastavro.schema import SchemaParseException, parse_schema
 
     try:
@@ -98,7 +100,8 @@ def load_schema(path: Path) -> str:
         raise SchemaError(f"schema file {path} is not a valid Avro schema: {exc}") from exc
     if not isinstance(parsed, dict) or parsed.get("type") != "record":
         raise SchemaError(f"schema file {path} must define an Avro record")
-    return json.dumps(parsed, separators=(",", ":"))
+    # what is registered: the schema without the lakehouse's own field annotations
+    return contract.registry_text(Path(path))
 
 
 def _subject_versions(sr: Any, subject: str) -> list[int]:

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lakehouse import contract
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,11 +41,11 @@ class Settings(BaseSettings):
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
 
     # --- event format on the raw topic: "avro" = Confluent wire format through the Schema
-    # Registry (the governed contract, registry/schemas/raw_trip.avsc); "json" = plain JSON text
+    # Registry (the governed contract, contracts/raw_trip.avsc); "json" = plain JSON text
     event_format: Literal["json", "avro"] = "avro"
     # Confluent-compatible API: Apicurio natively (/apis/ccompat/v7), Confluent's image in compose
     schema_registry_url: str = "http://localhost:8085/apis/ccompat/v7"
-    event_schema_file: Path = REPO_ROOT / "registry" / "schemas" / "raw_trip.avsc"
+    event_schema_file: Path = contract.SCHEMA_FILE
     # compatibility level set on the subject before a schema is registered
     schema_compatibility: Literal["BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"] = (
         "BACKWARD"

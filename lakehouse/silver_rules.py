@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from lakehouse import contract
 from lakehouse.settings import REPO_ROOT
 
 DBT_PROJECT = REPO_ROOT / "dbt" / "dbt_project.yml"
@@ -103,31 +104,16 @@ def flink_flag_columns() -> str:
     return ",\n  ".join(f"{f.case_sql()} AS {f.column}" for f in flags())
 
 
-# ------------------------------------------------------------------ DuckDB, over event records
+def flink_flag_ddl() -> str:
+    """The flag columns of silver.trips' CREATE TABLE (``record_kind STRING, ...``)."""
+    return ",\n  ".join(f"{f.column:<22} STRING" for f in flags())
 
-#: silver column <- event field, with the type silver gives it (docs/contracts.md section 4)
-EVENT_COLUMNS: dict[str, tuple[str, str]] = {
-    "vendor_id": ("VendorID", "INTEGER"),
-    "pickup_ts": ("tpep_pickup_datetime", "TIMESTAMP"),
-    "dropoff_ts": ("tpep_dropoff_datetime", "TIMESTAMP"),
-    "passenger_count": ("passenger_count", "INTEGER"),
-    "trip_distance": ("trip_distance", "DOUBLE"),
-    "rate_code_id": ("RatecodeID", "INTEGER"),
-    "store_and_fwd_flag": ("store_and_fwd_flag", "VARCHAR"),
-    "pu_location_id": ("PULocationID", "INTEGER"),
-    "do_location_id": ("DOLocationID", "INTEGER"),
-    "payment_type": ("payment_type", "INTEGER"),
-    "fare_amount": ("fare_amount", "DECIMAL(10, 2)"),
-    "extra": ("extra", "DECIMAL(10, 2)"),
-    "mta_tax": ("mta_tax", "DECIMAL(10, 2)"),
-    "tip_amount": ("tip_amount", "DECIMAL(10, 2)"),
-    "tolls_amount": ("tolls_amount", "DECIMAL(10, 2)"),
-    "improvement_surcharge": ("improvement_surcharge", "DECIMAL(10, 2)"),
-    "total_amount": ("total_amount", "DECIMAL(10, 2)"),
-    "congestion_surcharge": ("congestion_surcharge", "DECIMAL(10, 2)"),
-    "airport_fee": ("Airport_fee", "DECIMAL(10, 2)"),
-    "cbd_congestion_fee": ("cbd_congestion_fee", "DECIMAL(10, 2)"),
-}
+
+def flag_names() -> str:
+    return ", ".join(f.column for f in flags())
+
+
+# ------------------------------------------------------------------ DuckDB, over event records
 
 
 @dataclass(frozen=True)
@@ -155,18 +141,21 @@ def evaluate(
     )
     if len(stamps) != len(records):
         raise ValueError(f"{len(stamps)} Kafka timestamps for {len(records)} records")
-    # Arrow in, typed by DuckDB's casts: far faster than inserting rows one by one
-    arrow_type = {"INTEGER": pa.int64(), "DOUBLE": pa.float64(), "VARCHAR": pa.string()}
-    arrow_type["TIMESTAMP"] = pa.string()
+    # Arrow in, typed by DuckDB's casts (silver's types, from the event contract): far faster
+    # than inserting rows one by one
+    fields = contract.fields()
+    arrow_type = {"int": pa.int64(), "double": pa.float64(), "amount": pa.float64()}
     columns = {"n": pa.array(range(len(records)), pa.int64())}
-    for column, (field, sql_type) in EVENT_COLUMNS.items():
-        values = [r.get(field) for r in records]
-        columns[column] = pa.array(values, arrow_type.get(sql_type, pa.float64()))
+    for f in fields:
+        values = [r.get(f.name) for r in records]
+        columns[f.column] = pa.array(values, arrow_type.get(f.kind, pa.string()))
     columns["kafka_timestamp"] = pa.array(stamps, pa.timestamp("us"))
     events = pa.table(columns)
     con = duckdb.connect()
     con.register("events", events)
-    casts = ", ".join(f"cast({c} as {t}) as {c}" for c, (_, t) in EVENT_COLUMNS.items())
+    casts = ", ".join(
+        f"cast({f.column} as {f.dbt_type or 'varchar'}) as {f.column}" for f in fields
+    )
     con.execute(f"create table t as select n, {casts}, kafka_timestamp from events")
     # the very SQL Flink runs (flink_case, flink_flag_columns): DuckDB reads it as it is
     out = con.execute(

@@ -210,3 +210,37 @@ def read_watermarks(
 
 def watermarks(settings: Settings, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
     return read_watermarks(settings.kafka_bootstrap_servers, topic, timeout)
+
+
+#: librdkafka settings for throughput with exactly-once delivery per partition: every producer of
+#: the raw topic (the generator, the dead-letter republisher) uses them.
+PRODUCER_TUNING: dict[str, Any] = {
+    "enable.idempotence": True,  # implies acks=all, retries, max 5 in flight, ordering
+    "acks": "all",
+    "compression.type": "lz4",
+    "linger.ms": 50,
+    "batch.size": 1_000_000,  # bytes per partition batch (<= message.max.bytes)
+    "batch.num.messages": 100_000,
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+    "delivery.timeout.ms": 300_000,
+    # warnings and errors only: librdkafka's notices (level 6, e.g. "Purging 1 unserved events
+    # from background queue" as the producer closes) are not for people; errors reach error_cb
+    "log_level": 4,
+}
+
+
+class TopicUnusable(RuntimeError):
+    """The topic cannot be read (absent, or its broker unreachable): create it first."""
+
+
+def end_offsets(bootstrap_servers: str, topic: str, timeout_s: float = 15.0) -> dict[str, int]:
+    """High watermark (next offset) of every partition of ``topic``, keyed by partition id (as
+    run manifests record them)."""
+    try:
+        marks = read_watermarks(bootstrap_servers, topic, timeout_s)
+    except Exception as e:  # noqa: BLE001 - reported with the topic and servers
+        raise TopicUnusable(
+            f"topic {topic!r} is not usable on {bootstrap_servers} ({e}); create it first"
+        ) from e
+    return {str(p): high for p, (_low, high) in marks.items()}

@@ -71,6 +71,11 @@ class VerifyReport:
             "figures": self.figures,
         }
 
+    def counters(self) -> dict[str, int]:
+        """Kestra metrics of the step."""
+        failed = sum(1 for c in self.checks if not c.ok)
+        return {"checks_passed": len(self.checks) - failed, "checks_failed": failed}
+
 
 def load_manifests(settings: Settings) -> list[dict[str, Any]]:
     out = []

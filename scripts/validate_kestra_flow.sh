@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Validate kestra/flows/*.yml with Kestra 2.0's own code (kestra/validate: FlowService.validate,
+# Validate kestra/flows/*.yml with Kestra 2.0's libraries and this repository's stand-in for the
+# script plugin's shell task (kestra/README.md) (kestra/validate: FlowService.validate,
 # YamlParser + ModelValidator, and broken copies that must be rejected). Exits non-zero when a flow
 # is invalid. Kestra 2.x needs Java 25: KESTRA_JAVA_HOME (default: the Temurin 25 JDK).
 # Maven downloads go to the usual ~/.m2 cache, so reruns are offline-fast.

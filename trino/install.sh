@@ -3,7 +3,7 @@
 #   $TAXI_CACHE/trino-<ver>/          the core server, with only plugin/iceberg (+ the SQLite driver)
 #   $TAXI_CACHE/trino-<ver>/java-home a JDK 24+ (Trino 476 needs it; Flink and Kafka keep Java 17)
 # Versions: trino/pom.xml. Configuration is written at start from the settings
-# (lakehouse/native/trino_server.py), not kept here.
+# (lakehouse/stack/trino.py), not kept here.
 #
 # Usage: trino/install.sh            (TAXI_CACHE defaults to ~/.cache/taxi-lakehouse)
 set -euo pipefail

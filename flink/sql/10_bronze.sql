@@ -37,6 +37,10 @@ SET 'pipeline.name' = 'bronze: ${topic} -> ${catalog}.${bronze_db}.raw_trips';
 
 CREATE DATABASE IF NOT EXISTS ${catalog}.${bronze_db};
 
+-- The event's columns (${event_columns_ddl} and the lists below) are rendered from the event
+-- schema, contracts/raw_trip.avsc (lakehouse/contract.py). Inserts name their columns, so a table
+-- created by an older release (its newer columns appended by lakehouse/catalog.py) and a new one
+-- take the same statements.
 CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.raw_trips (
   kafka_topic            STRING NOT NULL,
   kafka_partition        INT    NOT NULL,
@@ -45,37 +49,12 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.raw_trips (
   record_key             STRING,
   payload                STRING NOT NULL,
   trip_id                STRING NOT NULL,
-  vendor_id              INT,
-  pickup_ts              TIMESTAMP(6),
-  dropoff_ts             TIMESTAMP(6),
-  passenger_count        INT,
-  trip_distance          DOUBLE,
-  rate_code_id           INT,
-  store_and_fwd_flag     STRING,
-  pu_location_id         INT,
-  do_location_id         INT,
-  payment_type           INT,
-  fare_amount            DECIMAL(10, 2),
-  extra                  DECIMAL(10, 2),
-  mta_tax                DECIMAL(10, 2),
-  tip_amount             DECIMAL(10, 2),
-  tolls_amount           DECIMAL(10, 2),
-  improvement_surcharge  DECIMAL(10, 2),
-  total_amount           DECIMAL(10, 2),
-  congestion_surcharge   DECIMAL(10, 2),
-  airport_fee            DECIMAL(10, 2),
+  ${event_columns_ddl},
   ingested_at            TIMESTAMP(6) NOT NULL,
   ingest_date            DATE NOT NULL,
-  -- added after the first release: last, as schema evolution appends them to existing tables
-  schema_id              INT,
-  cbd_congestion_fee     DECIMAL(10, 2)
+  schema_id              INT
 ) PARTITIONED BY (ingest_date) WITH (
-  'format-version' = '2',
-  'write.format.default' = 'parquet',
-  'write.parquet.compression-codec' = 'zstd',
-  -- 16 MB row groups: Iceberg 1.11 always reads Parquet with vectored IO, and Hadoop's local
-  -- file system intermittently never completed a ~36 MB row-group range (1M-row runs)
-  'write.parquet.row-group-size-bytes' = '16777216'
+  ${iceberg_table_properties}
 );
 
 CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
@@ -92,9 +71,7 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${bronze_db}.trips_dead_letter (
   value_bytes      BYTES,
   key_bytes        BYTES
 ) WITH (
-  'format-version' = '2',
-  'write.format.default' = 'parquet',
-  'write.parquet.row-group-size-bytes' = '16777216'
+  ${iceberg_table_properties}
 );
 
 CREATE TEMPORARY TABLE kafka_raw_trips (
@@ -149,18 +126,18 @@ FROM kafka_raw_trips AS k,
 
 EXECUTE STATEMENT SET
 BEGIN
-  INSERT INTO ${catalog}.${bronze_db}.raw_trips
+  INSERT INTO ${catalog}.${bronze_db}.raw_trips (
+    kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, record_key, payload, trip_id,
+    ${event_columns}, ingested_at, ingest_date, schema_id)
   SELECT kafka_topic, kafka_partition, kafka_offset, CAST(kafka_timestamp AS TIMESTAMP(6)),
-         record_key, payload, LOWER(MD5(trip_key)), vendor_id,
-         CAST(pickup_ts AS TIMESTAMP(6)), CAST(dropoff_ts AS TIMESTAMP(6)), passenger_count,
-         trip_distance, rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id,
-         payment_type, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
-         improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
-         CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), CURRENT_DATE, schema_id, cbd_congestion_fee
+         record_key, payload, LOWER(MD5(trip_key)), ${bronze_event_values},
+         CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), CURRENT_DATE, schema_id
   FROM classified_trips
   WHERE reason IS NULL AND ${raw_after};
 
-  INSERT INTO ${catalog}.${bronze_db}.trips_dead_letter
+  INSERT INTO ${catalog}.${bronze_db}.trips_dead_letter (
+    kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, record_key, payload, reason,
+    ingested_at, schema_id, value_bytes, key_bytes)
   SELECT kafka_topic, kafka_partition, kafka_offset, CAST(kafka_timestamp AS TIMESTAMP(6)),
          record_key, payload, reason, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), schema_id,
          value_bytes, key_bytes

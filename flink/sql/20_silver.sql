@@ -34,95 +34,45 @@ SET 'pipeline.name' = 'silver: ${catalog}.${bronze_db}.raw_trips -> ${catalog}.$
 
 CREATE DATABASE IF NOT EXISTS ${catalog}.${silver_db};
 
+-- The event's columns are rendered from contracts/raw_trip.avsc (lakehouse/contract.py), the flag
+-- columns from vars.silver_flags (lakehouse/silver_rules.py). Inserts name their columns: tables
+-- created by an older release have their newer columns appended (lakehouse/catalog.py).
 CREATE TABLE IF NOT EXISTS ${catalog}.${silver_db}.trips (
   trip_id                STRING NOT NULL,
-  vendor_id              INT,
-  pickup_ts              TIMESTAMP(6),
-  dropoff_ts             TIMESTAMP(6),
+  ${event_columns_ddl},
   pickup_date            DATE,
-  passenger_count        INT,
-  trip_distance          DOUBLE,
-  rate_code_id           INT,
-  store_and_fwd_flag     STRING,
-  pu_location_id         INT,
-  do_location_id         INT,
-  payment_type           INT,
-  fare_amount            DECIMAL(10, 2),
-  extra                  DECIMAL(10, 2),
-  mta_tax                DECIMAL(10, 2),
-  tip_amount             DECIMAL(10, 2),
-  tolls_amount           DECIMAL(10, 2),
-  improvement_surcharge  DECIMAL(10, 2),
-  total_amount           DECIMAL(10, 2),
-  congestion_surcharge   DECIMAL(10, 2),
-  airport_fee            DECIMAL(10, 2),
   kafka_partition        INT,
   kafka_offset           BIGINT,
   kafka_timestamp        TIMESTAMP(6),
   processed_at           TIMESTAMP(6),
-  -- added after the first release: last, as schema evolution appends them to existing tables
-  -- (lakehouse/catalog.py ADDED_COLUMNS)
-  cbd_congestion_fee     DECIMAL(10, 2),
-  -- the silver flags (vars.silver_flags): trip | void | refund, and how the amounts add up
-  record_kind            STRING,
-  amount_check           STRING
+  ${silver_flag_ddl}
 ) PARTITIONED BY (pickup_date) WITH (
-  'format-version' = '2',
-  'write.format.default' = 'parquet',
-  'write.parquet.compression-codec' = 'zstd',
-  -- 16 MB row groups: Iceberg 1.11 always reads Parquet with vectored IO, and Hadoop's local
-  -- file system intermittently never completed a ~36 MB row-group range (1M-row runs)
-  'write.parquet.row-group-size-bytes' = '16777216',
+  ${iceberg_table_properties},
   'write.distribution-mode' = 'hash'
 );
 
+-- partitioned like trips, so reading or fixing the rejections of some days reads only those
+-- days (a row whose pickup time is missing lands in the null partition)
 CREATE TABLE IF NOT EXISTS ${catalog}.${silver_db}.trips_rejected (
   trip_id                STRING NOT NULL,
-  vendor_id              INT,
-  pickup_ts              TIMESTAMP(6),
-  dropoff_ts             TIMESTAMP(6),
+  ${event_columns_ddl},
   pickup_date            DATE,
-  passenger_count        INT,
-  trip_distance          DOUBLE,
-  rate_code_id           INT,
-  store_and_fwd_flag     STRING,
-  pu_location_id         INT,
-  do_location_id         INT,
-  payment_type           INT,
-  fare_amount            DECIMAL(10, 2),
-  extra                  DECIMAL(10, 2),
-  mta_tax                DECIMAL(10, 2),
-  tip_amount             DECIMAL(10, 2),
-  tolls_amount           DECIMAL(10, 2),
-  improvement_surcharge  DECIMAL(10, 2),
-  total_amount           DECIMAL(10, 2),
-  congestion_surcharge   DECIMAL(10, 2),
-  airport_fee            DECIMAL(10, 2),
   kafka_partition        INT,
   kafka_offset           BIGINT,
   kafka_timestamp        TIMESTAMP(6),
   processed_at           TIMESTAMP(6),
   reason                 STRING NOT NULL,
-  payload                STRING,
-  cbd_congestion_fee     DECIMAL(10, 2)
--- partitioned like trips, so reading or fixing the rejections of some days reads only those
--- days (a row whose pickup time is missing lands in the null partition)
+  payload                STRING
 ) PARTITIONED BY (pickup_date) WITH (
-  'format-version' = '2',
-  'write.format.default' = 'parquet',
-  'write.parquet.compression-codec' = 'zstd',
-  'write.parquet.row-group-size-bytes' = '16777216',
+  ${iceberg_table_properties},
   'write.distribution-mode' = 'hash'
 );
 
 -- bronze already holds the typed columns (parsed once, in the bronze job)
 CREATE TEMPORARY VIEW typed_trips AS
 SELECT
-  trip_id, vendor_id, pickup_ts, dropoff_ts, CAST(pickup_ts AS DATE) AS pickup_date,
-  passenger_count, trip_distance, rate_code_id, store_and_fwd_flag, pu_location_id,
-  do_location_id, payment_type, fare_amount, extra, mta_tax, tip_amount, tolls_amount,
-  improvement_surcharge, total_amount, congestion_surcharge, airport_fee,
-  kafka_partition, kafka_offset, kafka_timestamp, payload, cbd_congestion_fee${proctime_column}
+  trip_id, ${event_columns}, CAST(pickup_ts AS DATE) AS pickup_date,
+  kafka_partition, kafka_offset, kafka_timestamp, payload${proctime_column}
 FROM ${catalog}.${bronze_db}.raw_trips${bronze_read_options}
 WHERE kafka_topic = '${topic}' AND ${bronze_new_rows};
 
@@ -152,22 +102,18 @@ WHERE copy_number = 1${not_in_silver};
 
 EXECUTE STATEMENT SET
 BEGIN
-  ${silver_insert} ${catalog}.${silver_db}.trips${silver_write_options}
-  SELECT trip_id, vendor_id, pickup_ts, dropoff_ts, pickup_date, passenger_count, trip_distance,
-         rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
-         fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,
-         total_amount, congestion_surcharge, airport_fee, kafka_partition, kafka_offset,
-         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), cbd_congestion_fee, record_kind,
-         amount_check
+  ${silver_insert} ${catalog}.${silver_db}.trips${silver_write_options} (
+    trip_id, ${event_columns}, pickup_date, kafka_partition, kafka_offset, kafka_timestamp,
+    processed_at, ${silver_flag_names})
+  SELECT trip_id, ${event_columns}, pickup_date, kafka_partition, kafka_offset, kafka_timestamp,
+         CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), ${silver_flag_names}
   FROM deduplicated_trips;
 
-  ${silver_insert} ${catalog}.${silver_db}.trips_rejected${silver_write_options}
-  SELECT trip_id, vendor_id, pickup_ts, dropoff_ts, pickup_date, passenger_count, trip_distance,
-         rate_code_id, store_and_fwd_flag, pu_location_id, do_location_id, payment_type,
-         fare_amount, extra, mta_tax, tip_amount, tolls_amount, improvement_surcharge,
-         total_amount, congestion_surcharge, airport_fee, kafka_partition, kafka_offset,
-         kafka_timestamp, CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), reason, payload,
-         cbd_congestion_fee
+  ${silver_insert} ${catalog}.${silver_db}.trips_rejected${silver_write_options} (
+    trip_id, ${event_columns}, pickup_date, kafka_partition, kafka_offset, kafka_timestamp,
+    processed_at, reason, payload)
+  SELECT trip_id, ${event_columns}, pickup_date, kafka_partition, kafka_offset, kafka_timestamp,
+         CAST(LOCALTIMESTAMP AS TIMESTAMP(6)), reason, payload
   FROM checked_trips
   WHERE reason IS NOT NULL AND ${rejected_after};
 END;

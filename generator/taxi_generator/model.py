@@ -48,6 +48,8 @@ from random import Random
 from statistics import NormalDist
 from typing import Any, NamedTuple
 
+from lakehouse import contract
+
 # --------------------------------------------------------------------------------------------
 # Fare rules: the one place the tariff lives (NYC TLC yellow-taxi standard rate, in cents).
 # --------------------------------------------------------------------------------------------
@@ -301,42 +303,15 @@ CORRECTION_PAYMENTS = ((2, 24), (3, 15), (4, 74))
 #: others hold it in the total only (``fee_not_itemized``).
 CORRECTION_CBD_SHOWN = 0.05
 
-#: The 19 fields of the TLC files before 2025 (and of event schema v1), in their order.
-FIELDS = (
-    "VendorID",
-    "tpep_pickup_datetime",
-    "tpep_dropoff_datetime",
-    "passenger_count",
-    "trip_distance",
-    "RatecodeID",
-    "store_and_fwd_flag",
-    "PULocationID",
-    "DOLocationID",
-    "payment_type",
-    "fare_amount",
-    "extra",
-    "mta_tax",
-    "tip_amount",
-    "tolls_amount",
-    "improvement_surcharge",
-    "total_amount",
-    "congestion_surcharge",
-    "Airport_fee",
-)
+# The event's fields come from its schema, contracts/raw_trip.avsc (lakehouse.contract).
+_CONTRACT = contract.fields()
+#: The fields of the TLC files before 2025 (and of event schema v1), in their order.
+FIELDS = tuple(f.name for f in _CONTRACT if f.since == 1)
 CBD_FEE = "cbd_congestion_fee"
-#: The fields of a generated record (event schema v2): the TLC fields and cbd_congestion_fee.
-RECORD_FIELDS = (*FIELDS, CBD_FEE)
-REQUIRED_FIELDS = (
-    "VendorID",
-    "tpep_pickup_datetime",
-    "tpep_dropoff_datetime",
-    "trip_distance",
-    "PULocationID",
-    "DOLocationID",
-    "payment_type",
-    "fare_amount",
-    "total_amount",
-)
+#: The fields of a record (the shipped schema: the TLC fields and cbd_congestion_fee).
+RECORD_FIELDS = tuple(f.name for f in _CONTRACT)
+#: Fields without which an event is dead-lettered (missing_field:<name>).
+REQUIRED_FIELDS = tuple(f.name for f in _CONTRACT if f.required)
 #: Amount fields that make up total_amount (silver's amount_check sums the same).
 AMOUNT_PARTS = (
     "fare_amount",
@@ -1042,7 +1017,7 @@ def trip_to_json(t: Trip, clock: Clock) -> str:
     )
 
 
-#: The event schema (registry/schemas/raw_trip.avsc, v2: v1 and cbd_congestion_fee) as
+#: The event schema (contracts/raw_trip.avsc, v2: v1 and cbd_congestion_fee) as
 #: (field, Avro type) pairs: ``trip_to_avro`` writes exactly this layout. A registered schema with
 #: any other layout is encoded from the record by fastavro instead
 #: (lakehouse.schema_registry.wire_format, producer.trip_encoder).

@@ -20,6 +20,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from lakehouse import topics
+
 from .anomalies import AnomalyRates
 from .encoding import FORMATS, Encoder, avro_encoder
 from .manifest import REPLAY_MODE, REPLAYED, Manifest
@@ -38,21 +40,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("burst", "realtime", "batch")
 
-#: librdkafka settings for throughput with exactly-once delivery per partition.
-PRODUCER_TUNING: dict[str, Any] = {
-    "enable.idempotence": True,  # implies acks=all, retries, max 5 in flight, ordering
-    "acks": "all",
-    "compression.type": "lz4",
-    "linger.ms": 50,
-    "batch.size": 1_000_000,  # bytes per partition batch (<= message.max.bytes)
-    "batch.num.messages": 100_000,
-    "queue.buffering.max.messages": 1_000_000,
-    "queue.buffering.max.kbytes": 1_048_576,
-    "delivery.timeout.ms": 300_000,
-    # warnings and errors only: librdkafka's notices (level 6, e.g. "Purging 1 unserved events
-    # from background queue" as the producer closes) are not for people; errors reach error_cb
-    "log_level": 4,
-}
 POLL_EVERY = 1024  # serve delivery reports every N messages (power of two)
 METADATA_TIMEOUT_S = 15.0
 
@@ -72,16 +59,12 @@ def _iso(ts: datetime) -> str:
 def end_offsets(
     bootstrap_servers: str, topic: str, timeout_s: float = METADATA_TIMEOUT_S
 ) -> dict[str, int]:
-    """High watermark (next offset) of every partition of ``topic``, keyed by partition id."""
-    from lakehouse.topics import read_watermarks
-
+    """High watermark (next offset) of every partition of ``topic``, keyed by partition id; a
+    topic that cannot be read fails the run."""
     try:
-        marks = read_watermarks(bootstrap_servers, topic, timeout_s)
-    except Exception as e:  # noqa: BLE001 - reported with the topic and servers
-        raise GeneratorError(
-            f"topic {topic!r} is not usable on {bootstrap_servers} ({e}); create it first"
-        ) from e
-    return {str(p): high for p, (_low, high) in marks.items()}
+        return topics.end_offsets(bootstrap_servers, topic, timeout_s)
+    except topics.TopicUnusable as e:
+        raise GeneratorError(str(e)) from e
 
 
 def _previous_runs(manifests_dir: Any, topic: str) -> int:
@@ -490,7 +473,7 @@ def _produce_run(
     config = {
         "bootstrap.servers": bootstrap,
         "client.id": f"taxi-generator-{run_id}",
-        **PRODUCER_TUNING,
+        **topics.PRODUCER_TUNING,
         **(producer_overrides or {}),
         "on_delivery": delivery.on_delivery,
         "error_cb": delivery.on_error,

@@ -67,7 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .model import FIELDS, REQUIRED_FIELDS
+from .model import FIELDS, RECORD_FIELDS, REQUIRED_FIELDS
 
 PICKUP, DROPOFF = "tpep_pickup_datetime", "tpep_dropoff_datetime"
 CBD_FEE = "cbd_congestion_fee"
@@ -174,7 +174,7 @@ class _File:
         by_lower: dict[str, list[str]] = {}
         for name in schema.names:
             by_lower.setdefault(name.lower(), []).append(name)
-        wanted = (*FIELDS, CBD_FEE)
+        wanted = RECORD_FIELDS
         twice = [by_lower[f.lower()] for f in wanted if len(by_lower.get(f.lower(), ())) > 1]
         if twice:
             raise TlcSchemaError(f"{path}: ambiguous columns (differ only in case): {twice}")
@@ -192,8 +192,8 @@ class _File:
         ]
         if bad:
             raise TlcSchemaError(f"{path}: columns of an unexpected type: {bad}")
-        #: the record's fields: the contract's, plus cbd_congestion_fee only if the file has it
-        self.fields = FIELDS + ((CBD_FEE,) if self.columns[CBD_FEE] else ())
+        #: the record's fields: the first schema's, plus each newer one only if the file has it
+        self.fields = FIELDS + tuple(f for f in wanted if f not in FIELDS and self.columns[f])
 
     def pickup_months(self) -> dict[int, tuple[int, int]]:
         """Per pickup month (``year * 12 + month - 1``): rows, and the newest pickup in µs since

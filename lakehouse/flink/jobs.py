@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse import catalog as cat
-from lakehouse import silver_rules, topics
+from lakehouse import contract, silver_rules, topics
 from lakehouse.flink.gateway import JobResult, SqlGateway
 from lakehouse.settings import REPO_ROOT, Settings
 
@@ -50,6 +50,20 @@ def split_statements(text: str) -> list[str]:
     return statements
 
 
+#: Every table's Iceberg properties (one list for the CREATE TABLEs of flink/sql).
+#: 16 MB row groups: Iceberg 1.11 always reads Parquet with vectored IO, and Hadoop's local file
+#: system intermittently never completed a ~36 MB row-group range (1M-row runs).
+ICEBERG_TABLE_PROPERTIES = ",\n  ".join(
+    f"'{k}' = '{v}'"
+    for k, v in {
+        "format-version": "2",
+        "write.format.default": "parquet",
+        "write.parquet.compression-codec": "zstd",
+        "write.parquet.row-group-size-bytes": "16777216",
+    }.items()
+)
+
+
 def _quote(value: str) -> str:
     return value.replace("'", "''")
 
@@ -77,12 +91,40 @@ def base_params(settings: Settings) -> dict[str, str]:
         "silver_insert": "INSERT OVERWRITE",
         "silver_rule_case": silver_rules.flink_case(),
         "silver_flag_columns": silver_rules.flink_flag_columns(),
+        "silver_flag_ddl": silver_rules.flink_flag_ddl(),
+        "silver_flag_names": silver_rules.flag_names(),
+        "iceberg_table_properties": ICEBERG_TABLE_PROPERTIES,
+        # the event's columns (contracts/raw_trip.avsc)
+        **contract.sql_params(),
         # silver, full recompute (plan_silver narrows these for an incremental run)
         "bronze_new_rows": "TRUE",
         "not_in_silver": "",
         "rejected_after": "TRUE",
         "schema_registry_url": _quote(settings.schema_registry_url),
     }
+
+
+_CREATE_TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\S+)\.(\w+) \((.*)\n\)", re.S)
+_COLUMN = re.compile(r"^\s*(\w+)\s+([A-Z]+(?:\(\d+(?:,\s*\d+)?\))?)(\s+NOT NULL)?,?\s*$")
+
+
+def declared_tables(params: dict[str, str]) -> dict[str, list[cat.DeclaredColumn]]:
+    """The Iceberg tables flink/sql's CREATE TABLEs declare (``namespace.table`` -> columns), as
+    rendered with ``params``: what an existing table must have (``catalog.add_missing_columns``)."""
+    tables: dict[str, list[cat.DeclaredColumn]] = {}
+    for script in ("10_bronze.sql", "20_silver.sql"):
+        for stmt in split_statements((SQL_DIR / script).read_text()):
+            if not stmt.startswith("CREATE TABLE IF NOT EXISTS"):
+                continue
+            m = _CREATE_TABLE.match(render(stmt, params))
+            if m is None:
+                raise ValueError(f"{script}: cannot read the columns of: {stmt[:80]}")
+            namespace = m.group(1).split(".", 1)[-1]  # catalog.namespace
+            columns = [_COLUMN.match(line) for line in m.group(3).splitlines()]
+            tables[f"{namespace}.{m.group(2)}"] = [
+                cat.DeclaredColumn(c.group(1), c.group(2), bool(c.group(3))) for c in columns if c
+            ]
+    return tables
 
 
 @dataclass
@@ -119,7 +161,8 @@ def submit_script(
     """Run the catalog DDL and ``script``'s statements in one SQL Gateway session with
     ``properties``; returns the ids of the jobs the script submitted. ``on_job(job_id)`` is called
     as each job is submitted (the batch path waits for it there)."""
-    cat.add_missing_columns(settings)  # tables created by an older release get the new columns
+    # tables created by an older release get the columns added since
+    cat.add_missing_columns(settings, declared_tables(params))
     gateway = SqlGateway(settings.flink_gateway_url, settings.flink_rest_url)
     session = gateway.open_session(properties)
     job_ids: list[str] = []

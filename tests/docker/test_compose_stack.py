@@ -338,8 +338,8 @@ def test_gold_on_trino_a_coordinator_and_two_workers(
     assert facts == report["figures"]["silver_rows"] > 0, report
 
     script = (
-        "import json; from lakehouse import catalog as cat; from lakehouse.gold import "
-        "trino_connection; from lakehouse.settings import get_settings; s = get_settings(); "
+        "import json; from lakehouse import catalog as cat; from lakehouse.trino_client "
+        "import trino_connection; from lakehouse.settings import get_settings; s = get_settings(); "
         "c = trino_connection(s).cursor(); "
         "c.execute('select n.node_id, count(t.task_id) from system.runtime.nodes n left join "
         "system.runtime.tasks t on t.node_id = n.node_id where not n.coordinator group by 1'); "

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.native.stack import NativeStack
+from lakehouse.reset import reset_data
 from lakehouse.settings import REPO_ROOT, Settings
+from lakehouse.stack.stack import Stack
 
 TEST_HOME = REPO_ROOT / ".lakehouse" / "test"
 SECRETS_FILE = TEST_HOME / "secrets"
@@ -52,9 +53,9 @@ def make_settings(**overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[NativeStack]:
+def stack() -> Iterator[Stack]:
     settings = make_settings()
-    native = NativeStack(settings)
+    native = Stack(settings)
     try:
         native.up(with_s3=True, with_postgres=True, with_registry=True)
     except BaseException:
@@ -66,10 +67,8 @@ def stack() -> Iterator[NativeStack]:
 
 
 @pytest.fixture
-def fresh(stack: NativeStack) -> Settings:
+def fresh(stack: Stack) -> Settings:
     """Settings for a clean pipeline: topics, tables, manifests and gold deleted first."""
-    from lakehouse.cli import reset_data
-
     settings = make_settings()
     reset_data(settings)
     return settings
@@ -81,12 +80,12 @@ def trino(fresh: Settings) -> Iterator[Settings]:
     native stack (and stopped after)."""
     settings = make_settings(gold_engine="trino", trino_url="http://127.0.0.1:18089",
                              trino_heap_gb=3)  # fmt: skip
-    native = NativeStack(settings)
-    native.trino_up()
+    native = Stack(settings)
+    native.trino.up()
     try:
         yield settings
     finally:
-        native._svc("trino").stop(timeout=30)
+        native.trino.down()
 
 
 def copy_tree(src: Path, dst: Path) -> None:

@@ -91,7 +91,7 @@ def _dlq_topic(s: Settings) -> dict[tuple[int, int], tuple[bytes | None, bytes |
 
 
 def test_bad_input_cannot_stop_bronze_nor_reach_silver(stack: Any) -> None:
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     s = make_settings(event_format="json", topic_raw="taxi.bad", topic_dlq="taxi.bad.dlq")
     reset_data(s)
@@ -298,7 +298,7 @@ def _collect(strategy: st.SearchStrategy[Any], n: int) -> list[Any]:
 
 
 def test_arbitrary_input_is_conserved_and_gold_stays_green(stack: Any) -> None:
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     s = make_settings(topic_raw="taxi.property", topic_dlq="taxi.property.dlq")
     reset_data(s)
@@ -378,7 +378,7 @@ def _tlc_file(path: Path) -> Path:
 def test_tlc_file_replay_is_kept_or_rejected_for_documented_reasons(stack: Any) -> None:
     from taxi_generator.producer import run_replay
 
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     s = make_settings(event_format="json", topic_raw="taxi.tlc", topic_dlq="taxi.tlc.dlq")
     reset_data(s)

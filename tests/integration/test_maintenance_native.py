@@ -17,9 +17,9 @@ from taxi_generator.producer import run_generator
 
 from lakehouse import catalog as cat
 from lakehouse import topics
-from lakehouse.cli import reset_data
 from lakehouse.flink.jobs import run_bronze, run_silver
 from lakehouse.maintenance import run_maintenance
+from lakehouse.reset import reset_data
 from lakehouse.settings import REPO_ROOT
 from lakehouse.verify import run_verify
 

@@ -24,8 +24,8 @@ from lakehouse import catalog as cat
 from lakehouse import topics
 from lakehouse.dbt_runner import run_dbt
 from lakehouse.flink.jobs import run_bronze, run_silver
-from lakehouse.native.stack import NativeStack
 from lakehouse.settings import REPO_ROOT, Settings
+from lakehouse.stack.minio import MinIO
 from lakehouse.verify import VerificationError, run_verify
 
 from .conftest import make_settings, settings_env, topic_messages
@@ -244,7 +244,7 @@ def test_official_zone_lookup_csv_replaces_the_shipped_zones(fresh: Settings, tm
 
 def test_postgres_catalog_and_minio_warehouse(stack) -> None:
     """The compose stack's combination: Iceberg JDBC catalog in PostgreSQL, warehouse on S3."""
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     settings = make_settings(
         catalog_backend="postgres",
@@ -253,7 +253,7 @@ def test_postgres_catalog_and_minio_warehouse(stack) -> None:
         topic_dlq="taxi.raw_trips.pg_s3.dlq",
         gold_duckdb_path=stack.home / "gold" / "gold_pg_s3.duckdb",
     )
-    NativeStack(settings).ensure_bucket()
+    MinIO(settings).ensure_bucket()
     reset_data(settings)
     topics.create_topics(settings)
     run_generator(settings, events=1000, seed=21, anomalies=ANOMALIES, progress=False)

@@ -68,7 +68,7 @@ def _recompute(path: Path, shift_days: int, sent_at: datetime) -> dict:
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_real_tlc_file_reaches_gold_and_matches_an_independent_recompute(stack, name) -> None:
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     path = DATA / name
     rows = pq.ParquetFile(path).metadata.num_rows

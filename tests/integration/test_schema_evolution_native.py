@@ -24,9 +24,9 @@ from taxi_generator.model import Clock, generate_trips, resolve_start_date, trip
 from taxi_generator.producer import GeneratorError, run_generator
 
 from lakehouse import catalog as cat
-from lakehouse import schema_registry, topics
-from lakehouse.cli import reset_data
+from lakehouse import contract, schema_registry, topics
 from lakehouse.flink.jobs import run_bronze, run_silver
+from lakehouse.reset import reset_data
 from lakehouse.settings import REPO_ROOT, Settings
 
 from .conftest import make_settings, settings_env
@@ -34,7 +34,7 @@ from .conftest import make_settings, settings_env
 pytestmark = pytest.mark.integration
 
 #: the shipped schema (v2, with the CBD fee) and the first release's (v1, without it)
-SHIPPED_FILE = REPO_ROOT / "registry" / "schemas" / "raw_trip.avsc"
+SHIPPED_FILE = contract.SCHEMA_FILE
 SHIPPED = json.loads(SHIPPED_FILE.read_text())
 V1 = {**SHIPPED, "fields": [f for f in SHIPPED["fields"] if f["name"] != "cbd_congestion_fee"]}
 

@@ -21,7 +21,7 @@ from taxi_generator.model import (
 )
 
 from lakehouse.settings import REPO_ROOT
-from registry import native_registry
+from lakehouse.stack import schema_registry_server
 
 
 def _topic_strategy() -> dict:
@@ -99,15 +99,15 @@ def _trips(n: int) -> list[tuple[dict, str]]:
 
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not native_registry.installed():  # idempotent; resolves Apicurio from Maven Central
+    if not schema_registry_server.installed():  # idempotent; resolves Apicurio from Maven Central
         subprocess.run(["bash", str(REPO_ROOT / "registry" / "install.sh")], check=True)
     home: Path = tmp_path_factory.mktemp("schema-registry")
     port, management_port = _free_port(), _free_port()
     try:
-        reg = native_registry.start(port, None, home, management_port=management_port)
+        reg = schema_registry_server.start(port, None, home, management_port=management_port)
         yield reg.url
     finally:
-        native_registry.stop(home)
+        schema_registry_server.stop(home)
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def _gold_build(s: Settings) -> dict[str, Any]:
 
 
 def test_incremental_silver_and_gold_are_exact_and_equal_a_full_recompute(stack: Any) -> None:
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     s = make_settings(
         topic_raw="taxi.incremental", topic_dlq="taxi.incremental.dlq",

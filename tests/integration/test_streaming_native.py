@@ -24,12 +24,12 @@ from taxi_generator.producer import run_generator
 
 from lakehouse import catalog as cat
 from lakehouse import topics
-from lakehouse.cli import reset_data
 from lakehouse.flink import streaming
 from lakehouse.flink.jobs import run_bronze, run_silver
 from lakehouse.freshness import silver_freshness
-from lakehouse.native.stack import NativeStack
+from lakehouse.reset import reset_data
 from lakehouse.settings import Settings
+from lakehouse.stack.stack import Stack
 from lakehouse.verify import VerificationError, VerifyReport, run_verify
 
 from .conftest import TEST_HOME, make_settings
@@ -51,7 +51,7 @@ def _settings(name: str) -> Settings:
 
 
 @pytest.fixture
-def stream_settings(stack: NativeStack, request: pytest.FixtureRequest) -> Iterator[Settings]:
+def stream_settings(stack: Stack, request: pytest.FixtureRequest) -> Iterator[Settings]:
     settings = _settings(request.node.name.split("[")[0].removeprefix("test_")[:40])
     topics.setup_topics(settings)
     yield settings
@@ -142,7 +142,7 @@ def test_a_fresh_silver_job_rebuilds_silver_from_all_of_bronze(
 
 
 def test_taskmanager_kill_mid_stream_restarts_from_the_last_checkpoint(
-    stream_settings: Settings, stack: NativeStack
+    stream_settings: Settings, stack: Stack
 ) -> None:
     s = stream_settings
     streaming.start(s)
@@ -157,11 +157,11 @@ def test_taskmanager_kill_mid_stream_restarts_from_the_last_checkpoint(
     while _rows(s, bronze) == 0 or _rows(s, silver) == 0:
         assert time.monotonic() < deadline, "no checkpoint committed within 120 s"
         time.sleep(1)
-    pid = stack._flink_pid("taskexecutor")
+    pid = stack.flink.pid("taskexecutor")
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     time.sleep(3)
-    stack.flink_up()  # the supervisor's part: a new TaskManager registers, the jobs recover
+    stack.flink.up()  # the supervisor's part: a new TaskManager registers, the jobs recover
     thread.join(timeout=180)
     assert "error" not in out, out.get("error")
     report = _wait_reconciled(s)
@@ -175,7 +175,7 @@ def test_taskmanager_kill_mid_stream_restarts_from_the_last_checkpoint(
 
 
 def test_stop_with_savepoint_and_restart_of_the_whole_stack(
-    stream_settings: Settings, stack: NativeStack
+    stream_settings: Settings, stack: Stack
 ) -> None:
     s = stream_settings
     streaming.start(s)
@@ -204,7 +204,7 @@ def test_stop_with_savepoint_and_restart_of_the_whole_stack(
 
 
 def test_broker_restart_during_generation_loses_and_duplicates_nothing(
-    stream_settings: Settings, stack: NativeStack
+    stream_settings: Settings, stack: Stack
 ) -> None:
     s = stream_settings
     thread, out = _in_background(
@@ -213,9 +213,9 @@ def test_broker_restart_during_generation_loses_and_duplicates_nothing(
         )
     )
     time.sleep(3)
-    stack._svc("kafka").stop(timeout=30)  # the broker goes away mid-run ...
+    stack.kafka.down()  # the broker goes away mid-run ...
     time.sleep(5)
-    stack.kafka_up()  # ... and comes back: the idempotent producer retries
+    stack.kafka.up()  # ... and comes back: the idempotent producer retries
     thread.join(timeout=300)
     assert "error" not in out, out.get("error")
     manifest: Manifest = out["manifest"]
@@ -271,7 +271,7 @@ def test_compaction_while_the_streaming_jobs_commit_loses_and_duplicates_nothing
 
 
 def test_the_shipped_schema_v2_evolves_a_running_deployment_without_a_restart(
-    stack: NativeStack, tmp_path: Any
+    stack: Stack, tmp_path: Any
 ) -> None:
     """A deployment of the first release (event schema v1, no CBD fee) streaming: `make
     create-topics` with this release registers the shipped v2 as the subject's next version

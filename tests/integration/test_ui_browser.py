@@ -23,10 +23,10 @@ import duckdb
 import httpx
 import pytest
 
-from lakehouse.native.processes import port_open
 from lakehouse.pipeline import run_pipeline
 from lakehouse.report import write_report
 from lakehouse.settings import REPO_ROOT, Settings
+from lakehouse.stack.processes import port_open
 
 from .conftest import settings_env
 
@@ -66,7 +66,7 @@ def page(browser, request):  # noqa: ANN001, ANN201
 @pytest.fixture(scope="module")
 def gold(stack) -> Settings:  # noqa: ANN001
     """A fresh pipeline run: bronze and silver Flink jobs finished, gold built and verified."""
-    from lakehouse.cli import reset_data
+    from lakehouse.reset import reset_data
 
     from .conftest import make_settings
 

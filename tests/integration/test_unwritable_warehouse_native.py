@@ -20,9 +20,9 @@ from taxi_generator.producer import run_generator
 
 from lakehouse import catalog as cat
 from lakehouse import topics
-from lakehouse.cli import reset_data
 from lakehouse.flink.gateway import FlinkError
 from lakehouse.flink.jobs import run_bronze, run_silver
+from lakehouse.reset import reset_data
 from lakehouse.verify import run_verify
 
 from .conftest import TEST_HOME, make_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.settings import REPO_ROOT
+from lakehouse.settings import REPO_ROOT, Settings
 
 
 def _make_var(name: str, **env: str) -> str:
@@ -77,8 +77,8 @@ def test_the_engines_are_found_in_the_taxi_cache_that_bootstrap_installed_into(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """TAXI_CACHE (make, bootstrap, CI) places the engines; Trino's home follows it too."""
-    from lakehouse.native.trino_server import trino_home, trino_version
     from lakehouse.settings import Settings
+    from lakehouse.stack.trino import trino_home, trino_version
 
     monkeypatch.delenv("CACHE_DIR", raising=False)
     monkeypatch.delenv("TRINO_HOME", raising=False)
@@ -91,3 +91,16 @@ def test_the_engines_are_found_in_the_taxi_cache_that_bootstrap_installed_into(
     monkeypatch.delenv("CACHE_DIR")
     monkeypatch.delenv("TAXI_CACHE")
     assert Settings(lakehouse_home=tmp_path).cache_dir == Path.home() / ".cache" / "taxi-lakehouse"
+
+
+def test_unit_tests_read_no_env_file_unless_given_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/unit/conftest.py: the developer's .env never reaches a unit test; a test that
+    wants one passes it."""
+    monkeypatch.delenv("TOPIC_RAW", raising=False)
+    env = tmp_path / ".env"
+    env.write_text("TOPIC_RAW=from-a-dotenv\n")
+    assert Settings.model_config["env_file"] is None
+    assert Settings(_env_file=env).topic_raw == "from-a-dotenv"  # type: ignore[call-arg]
+    assert Settings().topic_raw == Settings.model_fields["topic_raw"].default

@@ -30,11 +30,11 @@ from taxi_generator.model import (
 from taxi_generator.producer import trip_encoder
 from taxi_generator.stream import EventStream
 
+from lakehouse import contract
 from lakehouse.schema_registry import SchemaError, _layout, load_schema
-from lakehouse.settings import REPO_ROOT
 from lakehouse.verify import expected_dead_letter
 
-SCHEMA_FILE = REPO_ROOT / "registry" / "schemas" / "raw_trip.avsc"
+SCHEMA_FILE = contract.SCHEMA_FILE
 SCHEMA = parse_schema(json.loads(SCHEMA_FILE.read_text()))
 SCHEMA_ID = 7
 
@@ -177,7 +177,7 @@ def test_stream_encodes_clean_trips_directly_with_the_same_bytes() -> None:
 
 
 def test_the_shipped_schema_selects_the_direct_encoder() -> None:
-    """registry/schemas/raw_trip.avsc (v2) is what trip_to_avro writes: the producer's encoder
+    """contracts/raw_trip.avsc (v2) is what trip_to_avro writes: the producer's encoder
     never falls back to fastavro for it (lakehouse.schema_registry.wire_format gives this
     layout for the registered schema)."""
 

@@ -29,8 +29,10 @@ from taxi_generator.tlc import (
     replay_shift_days,
 )
 
+from lakehouse import contract
+
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_FILE = REPO / "registry" / "schemas" / "raw_trip.avsc"
+SCHEMA_FILE = contract.SCHEMA_FILE
 AMOUNTS = (
     "fare_amount",
     "extra",

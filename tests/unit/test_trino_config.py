@@ -1,4 +1,4 @@
-"""Trino's configuration is written from the settings (lakehouse/native/trino_server.py): the
+"""Trino's configuration is written from the settings (lakehouse/stack/trino.py): the
 Iceberg catalog is the one Flink and pyiceberg share, the server listens on 127.0.0.1 only and
 is sized by TRINO_HEAP_GB; dbt gets the planned silver snapshots only on Trino."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lakehouse.dbt_runner import dbt_env, engine_args
-from lakehouse.native import trino_server
 from lakehouse.settings import Settings
+from lakehouse.stack import trino as trino_server
 
 
 def _settings(tmp_path: Path, **config: object) -> Settings:

@@ -21,7 +21,7 @@ dates as (
     select * from {{ ref('dim_dates') }}
 
     {% if is_incremental() -%}
-    where date_day in (select pickup_date from {{ ref('stg_trips') }})
+    where date_day in ({{ touched_pickup_dates() }})
        or date_day not in (select revenue_date from {{ this }})
     {%- endif %}
 
@@ -53,7 +53,8 @@ daily as (
         sum(total_amount) filter (where not is_trip) as corrections_revenue,
         sum(total_amount) as net_revenue,
         {{ avg_exact("case when is_trip then tip_pct end") }} as avg_tip_pct,
-        {{ avg_exact("case when is_trip then trip_duration_minutes end") }} as avg_trip_duration_minutes,
+        {{ avg_exact("case when is_trip then trip_duration_minutes end") }}
+            as avg_trip_duration_minutes,
         count(*) filter (where is_airport_trip and is_trip) as airport_trip_count
 
     from trips

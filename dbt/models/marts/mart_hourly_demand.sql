@@ -15,11 +15,7 @@ with
 
 trips as (
 
-    select * from {{ ref('fct_trips') }}
-
-    {% if is_incremental() -%}
-    where pickup_date in (select pickup_date from {{ ref('stg_trips') }})
-    {%- endif %}
+    {{ trips_on_touched_dates() }}
 
 ),
 

@@ -19,10 +19,11 @@ source as (
 
 renamed as (
 
+    -- LocationID, Borough, Zone: the TLC file's header, as spelled there
     select
-        cast(LocationID as integer) as location_id,
-        Borough as borough,
-        Zone as zone_name,
+        cast(LocationID as integer) as location_id,  -- noqa: CP02
+        Borough as borough,  -- noqa: CP02, AL09
+        Zone as zone_name,  -- noqa: CP02
         service_zone
 
     from source

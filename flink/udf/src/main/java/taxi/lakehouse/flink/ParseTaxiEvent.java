@@ -37,103 +37,35 @@ public class ParseTaxiEvent extends ScalarFunction {
     private static final long serialVersionUID = 1L;
 
     /**
-     * The result fields, in order. Also the tail of {@link DecodeTaxiEventTable}'s row, hence a
-     * constant of its own (annotations need compile-time constants).
+     * The result fields, in order: reason, trip_key, then the event's fields in schema order
+     * ({@link TripContract}, rendered from contracts/raw_trip.avsc). Also the tail of
+     * {@link DecodeTaxiEventTable}'s row (annotations need compile-time constants).
      */
-    public static final String RESULT_FIELDS =
-            "reason STRING, "
-                    + "trip_key STRING, "
-                    + "vendor_id INT, "
-                    + "pickup_ts TIMESTAMP(3), "
-                    + "dropoff_ts TIMESTAMP(3), "
-                    + "passenger_count INT, "
-                    + "trip_distance DOUBLE, "
-                    + "rate_code_id INT, "
-                    + "store_and_fwd_flag STRING, "
-                    + "pu_location_id INT, "
-                    + "do_location_id INT, "
-                    + "payment_type INT, "
-                    + "fare_amount DECIMAL(10, 2), "
-                    + "extra DECIMAL(10, 2), "
-                    + "mta_tax DECIMAL(10, 2), "
-                    + "tip_amount DECIMAL(10, 2), "
-                    + "tolls_amount DECIMAL(10, 2), "
-                    + "improvement_surcharge DECIMAL(10, 2), "
-                    + "total_amount DECIMAL(10, 2), "
-                    + "congestion_surcharge DECIMAL(10, 2), "
-                    + "airport_fee DECIMAL(10, 2), "
-                    + "cbd_congestion_fee DECIMAL(10, 2)";
+    public static final String RESULT_FIELDS = TripContract.RESULT_FIELDS;
 
     /** The result type, as Flink sees it. */
     public static final String RESULT_TYPE = "ROW<" + RESULT_FIELDS + ">";
 
+    /** Top-level fields the contract looks at: the length of {@link #validate}'s arrays. */
+    static final int FIELD_COUNT = TripContract.FIELD_COUNT;
+
     /** Number of fields in {@link #RESULT_TYPE}. */
-    public static final int RESULT_ARITY = 22;
+    public static final int RESULT_ARITY = 2 + FIELD_COUNT;
 
     public static final String MALFORMED_JSON = "malformed_json";
-
-    // ---- JSON fields we look at (index = position in FIELD_NAMES) ----
-    private static final int VENDOR_ID = 0;
-    private static final int PICKUP = 1;
-    private static final int DROPOFF = 2;
-    private static final int PASSENGER_COUNT = 3;
-    private static final int TRIP_DISTANCE = 4;
-    private static final int RATECODE_ID = 5;
-    private static final int STORE_AND_FWD_FLAG = 6;
-    private static final int PU_LOCATION_ID = 7;
-    private static final int DO_LOCATION_ID = 8;
-    private static final int PAYMENT_TYPE = 9;
-    private static final int FARE_AMOUNT = 10;
-    private static final int EXTRA = 11;
-    private static final int MTA_TAX = 12;
-    private static final int TIP_AMOUNT = 13;
-    private static final int TOLLS_AMOUNT = 14;
-    private static final int IMPROVEMENT_SURCHARGE = 15;
-    private static final int TOTAL_AMOUNT = 16;
-    private static final int CONGESTION_SURCHARGE = 17;
-    private static final int AIRPORT_FEE = 18;
-    private static final int CBD_CONGESTION_FEE = 19;
-    /** Top-level fields the contract looks at: the length of {@link #validate}'s arrays. */
-    static final int FIELD_COUNT = 20;
-
-    private static final String[] FIELD_NAMES = {
-        "VendorID",
-        "tpep_pickup_datetime",
-        "tpep_dropoff_datetime",
-        "passenger_count",
-        "trip_distance",
-        "RatecodeID",
-        "store_and_fwd_flag",
-        "PULocationID",
-        "DOLocationID",
-        "payment_type",
-        "fare_amount",
-        "extra",
-        "mta_tax",
-        "tip_amount",
-        "tolls_amount",
-        "improvement_surcharge",
-        "total_amount",
-        "congestion_surcharge",
-        "Airport_fee",
-        "cbd_congestion_fee",
-    };
-
-    /** Required fields, in the order the bronze SQL checks them for missing_field. */
-    private static final int[] REQUIRED = {
-        VENDOR_ID, PICKUP, DROPOFF, TRIP_DISTANCE, PU_LOCATION_ID, DO_LOCATION_ID, PAYMENT_TYPE,
-        FARE_AMOUNT, TOTAL_AMOUNT,
-    };
 
     private static final String[] MISSING_REASON = new String[FIELD_COUNT];
     private static final String[] WRONG_TYPE_REASON = new String[FIELD_COUNT];
     private static final String[] OUT_OF_RANGE_REASON = new String[FIELD_COUNT];
+    private static final java.util.Map<String, Integer> FIELD_INDEX = new java.util.HashMap<>();
 
     static {
         for (int i = 0; i < FIELD_COUNT; i++) {
-            MISSING_REASON[i] = "missing_field:" + FIELD_NAMES[i];
-            WRONG_TYPE_REASON[i] = "wrong_type:" + FIELD_NAMES[i];
-            OUT_OF_RANGE_REASON[i] = "out_of_range:" + FIELD_NAMES[i];
+            final String name = TripContract.NAMES[i];
+            MISSING_REASON[i] = "missing_field:" + name;
+            WRONG_TYPE_REASON[i] = "wrong_type:" + name;
+            OUT_OF_RANGE_REASON[i] = "out_of_range:" + name;
+            FIELD_INDEX.put(name, i);
         }
     }
 
@@ -262,183 +194,101 @@ public class ParseTaxiEvent extends ScalarFunction {
 
     private static Row validate(byte[] kinds, String[] texts) {
 
-        // ---- missing_field ----
-        for (int idx : REQUIRED) {
+        // ---- missing_field (required fields in schema order) ----
+        for (int idx : TripContract.REQUIRED) {
             if (kinds[idx] == ABSENT || kinds[idx] == NULL) {
                 return invalid(MISSING_REASON[idx]);
             }
         }
 
-        // ---- wrong_type / out_of_range (bronze SQL order) + typed values ----
-        final Integer[] ints = new Integer[FIELD_COUNT];
-        for (int idx : INT_FIELDS_BEFORE_DISTANCE) {
-            final String reason = intField(idx, kinds, texts, ints);
-            if (reason != null) {
-                return invalid(reason);
-            }
-        }
-        // timestamps sit between VendorID and passenger_count in SQL order
-        final LocalDateTime pickup = toTimestamp(kinds[PICKUP], texts[PICKUP]);
-        if (pickup == null) {
-            return invalid(WRONG_TYPE_REASON[PICKUP]);
-        }
-        final LocalDateTime dropoff = toTimestamp(kinds[DROPOFF], texts[DROPOFF]);
-        if (dropoff == null) {
-            return invalid(WRONG_TYPE_REASON[DROPOFF]);
-        }
-        final String ppl = intField(PASSENGER_COUNT, kinds, texts, ints);
-        if (ppl != null) {
-            return invalid(ppl);
-        }
-        if (!isNumber(kinds[TRIP_DISTANCE], texts[TRIP_DISTANCE])) {
-            return invalid(WRONG_TYPE_REASON[TRIP_DISTANCE]);
-        }
-        final double distance = toDouble(texts[TRIP_DISTANCE]);
-        if (Double.isNaN(distance) || Double.isInfinite(distance)) {
-            return invalid(OUT_OF_RANGE_REASON[TRIP_DISTANCE]);
-        }
-        final Double tripDistance = Double.valueOf(distance);
-        for (int idx : INT_FIELDS_AFTER_DISTANCE) {
-            final String reason = intField(idx, kinds, texts, ints);
-            if (reason != null) {
-                return invalid(reason);
-            }
-        }
-        // fare_amount .. cbd_congestion_fee are consecutive indexes, checked in SQL order
-        // (cbd_congestion_fee, the newest field, last).
-        final BigDecimal[] amounts = new BigDecimal[CBD_CONGESTION_FEE - FARE_AMOUNT + 1];
-        for (int idx = FARE_AMOUNT; idx <= CBD_CONGESTION_FEE; idx++) {
-            if (isPresent(kinds[idx])) {
-                if (!isNumber(kinds[idx], texts[idx])) {
-                    return invalid(WRONG_TYPE_REASON[idx]);
-                }
-                final BigDecimal amount = toDecimal10_2(texts[idx]);
-                if (amount == null) {
-                    return invalid(OUT_OF_RANGE_REASON[idx]);
-                }
-                amounts[idx - FARE_AMOUNT] = amount;
-            }
-        }
-        final Integer vendorId = ints[VENDOR_ID];
-        final Integer passengerCount = ints[PASSENGER_COUNT];
-        final Integer rateCodeId = ints[RATECODE_ID];
-        final Integer puLocationId = ints[PU_LOCATION_ID];
-        final Integer doLocationId = ints[DO_LOCATION_ID];
-        final Integer paymentType = ints[PAYMENT_TYPE];
-
-        final String tripKey =
-                texts[VENDOR_ID]
-                        + '|'
-                        + texts[PICKUP]
-                        + '|'
-                        + texts[DROPOFF]
-                        + '|'
-                        + texts[PU_LOCATION_ID]
-                        + '|'
-                        + texts[DO_LOCATION_ID]
-                        + '|'
-                        + texts[TRIP_DISTANCE]
-                        + '|'
-                        + texts[TOTAL_AMOUNT];
-
-        // store_and_fwd_flag is not validated; like JSON_VALUE: scalar text, else NULL.
-        final byte flagKind = kinds[STORE_AND_FWD_FLAG];
-        final String flag =
-                flagKind == STRING || flagKind == INT || flagKind == FLOAT || flagKind == BOOLEAN
-                        ? texts[STORE_AND_FWD_FLAG]
-                        : null;
-
+        // ---- wrong_type / out_of_range, per field in schema order (= bronze SQL order) ----
+        // An optional field that is absent or null stays NULL.
         final Row row = new Row(RESULT_ARITY);
+        for (int idx = 0; idx < FIELD_COUNT; idx++) {
+            final byte kind = kinds[idx];
+            final String text = texts[idx];
+            final Object value;
+            switch (TripContract.KINDS[idx]) {
+                case TripContract.INT:
+                    if (!isPresent(kind)) {
+                        value = null;
+                        break;
+                    }
+                    final long number = toInt(kind, text);
+                    if (number == OUT_OF_INT_RANGE) {
+                        return invalid(OUT_OF_RANGE_REASON[idx]);
+                    }
+                    if (number > Integer.MAX_VALUE) {
+                        return invalid(WRONG_TYPE_REASON[idx]);
+                    }
+                    value = Integer.valueOf((int) number);
+                    break;
+                case TripContract.TIMESTAMP:
+                    if (!isPresent(kind)) {
+                        value = null;
+                        break;
+                    }
+                    final LocalDateTime ts = toTimestamp(kind, text);
+                    if (ts == null) {
+                        return invalid(WRONG_TYPE_REASON[idx]);
+                    }
+                    value = ts;
+                    break;
+                case TripContract.DOUBLE:
+                    if (!isPresent(kind)) {
+                        value = null;
+                        break;
+                    }
+                    if (!isNumber(kind, text)) {
+                        return invalid(WRONG_TYPE_REASON[idx]);
+                    }
+                    final double d = toDouble(text);
+                    if (Double.isNaN(d) || Double.isInfinite(d)) {
+                        return invalid(OUT_OF_RANGE_REASON[idx]);
+                    }
+                    value = Double.valueOf(d);
+                    break;
+                case TripContract.AMOUNT:
+                    if (!isPresent(kind)) {
+                        value = null;
+                        break;
+                    }
+                    if (!isNumber(kind, text)) {
+                        return invalid(WRONG_TYPE_REASON[idx]);
+                    }
+                    final BigDecimal amount = toDecimal10_2(text);
+                    if (amount == null) {
+                        return invalid(OUT_OF_RANGE_REASON[idx]);
+                    }
+                    value = amount;
+                    break;
+                default:
+                    // TEXT is not validated; like JSON_VALUE: scalar text, else NULL.
+                    value =
+                            kind == STRING || kind == INT || kind == FLOAT || kind == BOOLEAN
+                                    ? text
+                                    : null;
+            }
+            row.setField(2 + idx, value);
+        }
+
+        // the natural key from the literal token texts (SQL: trip_id = LOWER(MD5(trip_key)))
+        final StringBuilder key = new StringBuilder(96);
+        for (int i = 0; i < TripContract.TRIP_KEY.length; i++) {
+            if (i > 0) {
+                key.append('|');
+            }
+            key.append(texts[TripContract.TRIP_KEY[i]]);
+        }
         row.setField(0, null);
-        row.setField(1, tripKey);
-        row.setField(2, vendorId);
-        row.setField(3, pickup);
-        row.setField(4, dropoff);
-        row.setField(5, passengerCount);
-        row.setField(6, tripDistance);
-        row.setField(7, rateCodeId);
-        row.setField(8, flag);
-        row.setField(9, puLocationId);
-        row.setField(10, doLocationId);
-        row.setField(11, paymentType);
-        for (int i = 0; i < amounts.length; i++) {
-            row.setField(12 + i, amounts[i]);
-        }
+        row.setField(1, key.toString());
         return row;
-    }
-
-    /** Int fields in SQL order: the one before the timestamps, then those after trip_distance. */
-    private static final int[] INT_FIELDS_BEFORE_DISTANCE = {VENDOR_ID};
-
-    private static final int[] INT_FIELDS_AFTER_DISTANCE = {
-        RATECODE_ID, PU_LOCATION_ID, DO_LOCATION_ID, PAYMENT_TYPE,
-    };
-
-    /**
-     * Types the int field {@code idx} into {@code out[idx]} (optional fields that are absent stay
-     * NULL); returns the dead-letter reason, or NULL when the value is fine.
-     */
-    private static String intField(int idx, byte[] kinds, String[] texts, Integer[] out) {
-        if (!isPresent(kinds[idx])) {
-            return null; // required ones were checked for missing_field before
-        }
-        final long value = toInt(kinds[idx], texts[idx]);
-        if (value == OUT_OF_INT_RANGE) {
-            return OUT_OF_RANGE_REASON[idx];
-        }
-        if (value > Integer.MAX_VALUE) {
-            return WRONG_TYPE_REASON[idx];
-        }
-        out[idx] = Integer.valueOf((int) value);
-        return null;
     }
 
     /** The index of a contract field, -1 for a field the contract does not look at. */
     static int fieldIndex(String name) {
-        switch (name) {
-            case "VendorID":
-                return VENDOR_ID;
-            case "tpep_pickup_datetime":
-                return PICKUP;
-            case "tpep_dropoff_datetime":
-                return DROPOFF;
-            case "passenger_count":
-                return PASSENGER_COUNT;
-            case "trip_distance":
-                return TRIP_DISTANCE;
-            case "RatecodeID":
-                return RATECODE_ID;
-            case "store_and_fwd_flag":
-                return STORE_AND_FWD_FLAG;
-            case "PULocationID":
-                return PU_LOCATION_ID;
-            case "DOLocationID":
-                return DO_LOCATION_ID;
-            case "payment_type":
-                return PAYMENT_TYPE;
-            case "fare_amount":
-                return FARE_AMOUNT;
-            case "extra":
-                return EXTRA;
-            case "mta_tax":
-                return MTA_TAX;
-            case "tip_amount":
-                return TIP_AMOUNT;
-            case "tolls_amount":
-                return TOLLS_AMOUNT;
-            case "improvement_surcharge":
-                return IMPROVEMENT_SURCHARGE;
-            case "total_amount":
-                return TOTAL_AMOUNT;
-            case "congestion_surcharge":
-                return CONGESTION_SURCHARGE;
-            case "Airport_fee":
-                return AIRPORT_FEE;
-            case "cbd_congestion_fee":
-                return CBD_CONGESTION_FEE;
-            default:
-                return -1;
-        }
+        final Integer idx = FIELD_INDEX.get(name);
+        return idx == null ? -1 : idx.intValue();
     }
 
     /** Optional fields: absent or JSON null means "not given" (no type check). */

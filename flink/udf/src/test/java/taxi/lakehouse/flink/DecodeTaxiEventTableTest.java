@@ -64,7 +64,7 @@ class DecodeTaxiEventTableTest {
         return "{\"name\":\"" + name + "\",\"type\":\"" + type + "\"}";
     }
 
-    /** The trip contract as an Avro record taxi.RawTrip (registry/schemas, test_schema_registry_native). */
+    /** The trip contract as an Avro record taxi.RawTrip (contracts/raw_trip.avsc, test_schema_registry_native). */
     static final List<String> FIELDS_V1 = List.of(
             field("VendorID", "int"),
             field("tpep_pickup_datetime", "string"),

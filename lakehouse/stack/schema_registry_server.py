@@ -1,4 +1,5 @@
-"""Native (no Docker) Confluent-compatible schema registry: Apicurio Registry 3.3.3.
+"""The Schema Registry: Apicurio Registry 3.3.3, Confluent-compatible, run by the stack like the
+other engines (``SchemaRegistry``) or on its own (the functions below).
 
 Apicurio serves the Confluent Schema Registry REST API under ``/apis/ccompat/v7``; point
 confluent-kafka's ``SchemaRegistryClient`` at :func:`url`. Storage is in-memory H2 (Apicurio's
@@ -6,9 +7,9 @@ default) unless ``kafka_bootstrap`` is given, in which case it is Apicurio's ``k
 (a journal topic on that Kafka, so schemas survive a registry restart).
 
 Installed by ``registry/install.sh`` into ``$TAXI_CACHE/registry``. Processes are supervised like
-the rest of the native stack (pid file + log file under ``home``, health-gated start).
+the rest of the stack (pid file + log file under ``home``, health-gated start).
 
-    from registry import native_registry as reg
+    from lakehouse.stack import schema_registry_server as reg
     reg.start(28081, None, Path("/tmp/sr"))      # blocks until healthy
     reg.healthy(28081)                           # True
     reg.stop(Path("/tmp/sr"))
@@ -19,10 +20,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlparse
 
 import httpx
 
-from lakehouse.native.processes import Service, StackError, port_open, wait_until
+from lakehouse.stack.engine import Engine, ServiceStatus
+from lakehouse.stack.processes import Service, StackError, port_open, wait_until
 
 APICURIO_VERSION = "3.3.3"
 CACHE = Path(os.environ.get("TAXI_CACHE", Path.home() / ".cache" / "taxi-lakehouse"))
@@ -170,3 +174,44 @@ def installed() -> bool:
     except StackError:
         return False
     return (DIST / "quarkus-run.jar").exists()
+
+
+class SchemaRegistry(Engine):
+    """The registry of SCHEMA_REGISTRY_URL, its storage on the stack's Kafka."""
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.s.schema_registry_url).port or 80
+
+    def up(self) -> None:
+        """Apicurio Registry (Confluent-compatible API) with its ``kafkasql`` storage: schemas
+        live in a journal topic on our Kafka, as Confluent's registry keeps them in ``_schemas``,
+        so ids survive a restart and every Avro message stays decodable."""
+        parsed = urlparse(self.s.schema_registry_url)
+        if not parsed.path.rstrip("/").endswith(CCOMPAT_PATH):
+            raise StackError(
+                f"SCHEMA_REGISTRY_URL={self.s.schema_registry_url}: the native registry serves "
+                f"the Confluent API under {CCOMPAT_PATH}"
+            )
+        if not installed():
+            raise StackError(
+                "Schema Registry (Apicurio) not installed: run `make bootstrap` "
+                "(scripts/bootstrap.sh --with-registry)."
+            )
+        start(self.port, self.s.kafka_bootstrap_servers, self.home, management_port=self.port + 1)
+
+    def healthy(self) -> bool:
+        return healthy(self.port, self.port + 1)  # the module's function, on this port pair
+
+    def down(self) -> None:
+        stop(self.home)
+
+    def status(self, used: bool = True) -> list[ServiceStatus]:
+        pid = self.service(SERVICE_NAME).pid()
+        return [ServiceStatus(SERVICE_NAME, pid, self.s.schema_registry_url, self.healthy(), used)]
+
+    def serve(self) -> NoReturn:
+        """The registry in the foreground on every interface (a compose container)."""
+        cmd = command(self.port, self.port + 1, self.s.kafka_bootstrap_servers, host="0.0.0.0")
+        os.chdir(DIST)
+        os.execvp(cmd[0], cmd)

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 from urllib.parse import urlparse
 
-from lakehouse.native.processes import StackError
+import httpx
+
 from lakehouse.settings import REPO_ROOT, Settings
+from lakehouse.stack.engine import Engine, ServiceStatus, host_port, pom_property
+from lakehouse.stack.processes import StackError, wait_until
 
 
 def trino_version() -> str:
-    from lakehouse.native.stack import pom_property
-
     return pom_property(REPO_ROOT / "trino" / "pom.xml", "trino.version")
 
 
@@ -163,3 +165,46 @@ def command(settings: Settings, etc: Path, data: Path) -> tuple[list[str], dict[
     jh = java_home(settings)
     env = {"JAVA_HOME": str(jh), "PATH": f"{jh / 'bin'}:{os.environ.get('PATH', '')}"}
     return [str(launcher), "run", f"--etc-dir={etc}", f"--data-dir={data}"], env
+
+
+class Trino(Engine):
+    NAME = "trino"
+
+    def up(self) -> None:
+        """Trino for gold (GOLD_ENGINE=trino): one coordinator that also runs tasks, on
+        127.0.0.1, its configuration written from the settings (write_config)."""
+        svc = self.service(self.NAME)
+        host, port = host_port(self.s.trino_url)
+        if svc.pid() and self.healthy():
+            return
+        self.check_port_free("Trino", host, port, svc)
+        etc, data = self.home / "trino" / "etc", self.home / "trino" / "data"
+        write_config(self.s, etc, data)
+        cmd, env = command(self.s, etc, data)
+        svc.start(cmd, env=env)
+        wait_until("Trino", self.healthy, 180, svc.log_file, lambda: bool(svc.pid()))
+
+    def healthy(self) -> bool:
+        """Started (`starting: false`) and at least one active worker (itself)."""
+        try:
+            info = httpx.get(self.s.trino_url + "/v1/info", timeout=1).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return info.get("starting") is False
+
+    def pid(self) -> int | None:
+        return self.service(self.NAME).pid()
+
+    def down(self) -> None:
+        self.service(self.NAME).stop(timeout=30)
+
+    def status(self, used: bool = True) -> list[ServiceStatus]:
+        return [ServiceStatus(self.NAME, self.pid(), self.s.trino_url, self.healthy(), used)]
+
+    def serve(self, role: Role) -> NoReturn:
+        """One node of the compose stack's cluster in the foreground; node id, spill and logs
+        in the container's own temporary directory."""
+        base = Path(tempfile.gettempdir()) / "trino"
+        write_config(self.s, base / "etc", base / "data", role=role)
+        cmd, env = command(self.s, base / "etc", base / "data")
+        os.execvpe(cmd[0], cmd, {**os.environ, **env})

@@ -1,4 +1,4 @@
-"""Small process supervisor for the native runtime: pid files, logs in one place, health gates."""
+"""Small process supervisor for the stack's engines: pid files, logs in one place, health gates."""
 
 from __future__ import annotations
 

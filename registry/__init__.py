@@ -1,1 +1,0 @@
-"""Native Confluent-compatible schema registry (Apicurio Registry); see README.md."""
