@@ -115,7 +115,7 @@ def run_once(
 
 
 def run_dagster(size: int, rep: int, anomaly_rate: float) -> dict[str, Any]:
-    """The same pipeline through the Dagster job, in process (dagster/taxi_dagster)."""
+    """The same pipeline through the Dagster job, in process (taxi-dagster/taxi_dagster)."""
     from dagster import DagsterEventType, DagsterInstance
     from taxi_dagster.definitions import JOB_NAME, defs
 

@@ -18,7 +18,7 @@ set -euo pipefail
 CACHE="${TAXI_CACHE:-$HOME/.cache/taxi-lakehouse}"
 DOCKER_CACHE="$CACHE/docker"
 COMPOSE_VERSION="v2.40.3"
-# the one base image of every Dockerfile of the project (kafka/, flink/, registry/, ...)
+# the one base image of every Dockerfile of the project (docker/<image>/Dockerfile)
 BASE_IMAGE="${BASE_IMAGE:-debian:bookworm-slim}"
 PIDFILE="$DOCKER_CACHE/dockerd.pid"
 

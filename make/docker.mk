@@ -43,7 +43,7 @@ BENCH_RUNS ?= 1
 engine: ## A Docker Engine, Compose v2 and the Debian base image (installs/builds what is missing)
 	@bash docker/engine.sh ensure
 
-# the lakehouse image first: registry/, postgres/ and kestra/ build FROM it
+# the lakehouse image first: docker/registry, docker/postgres and docker/kestra build FROM it
 images: engine ## Build every image (EXTRA_CA_BUNDLE=path: a CA bundle the builds trust)
 	@$(COMPOSE) build --quiet kafka
 	@$(COMPOSE_IMAGES) build --quiet $(SERVICES)

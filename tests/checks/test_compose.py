@@ -362,31 +362,33 @@ def test_every_image_is_built_from_the_one_debian_base(model: dict) -> None:
 def test_the_lakehouse_image_installs_with_the_native_bootstrap() -> None:
     """Pins in one place: the image runs scripts/bootstrap.sh over the same pom files and
     pyproject the native runtime reads, and repeats no version."""
-    text = (REPO / "docker" / "tools.Dockerfile").read_text()
+    text = (REPO / "docker" / "tools" / "Dockerfile").read_text()
     for path in ("pyproject.toml", "kafka/pom.xml", "flink/jars/pom.xml", "flink/udf/src",
                  "flink/maintenance/src", "scripts/bootstrap.sh"):  # fmt: skip
         assert f"COPY {path}" in text, path
     assert "with-extra-ca bash scripts/bootstrap.sh" in text
     for pom in ("flink/jars/pom.xml", "kafka/pom.xml"):
         for version in re.findall(r"<[\w.]*version>(\d+\.\d[^<]*)<", (REPO / pom).read_text()):
-            assert version not in text, f"{version} of {pom} is repeated in tools.Dockerfile"
+            assert version not in text, f"{version} of {pom} is repeated in docker/tools/Dockerfile"
 
 
 def test_engines_start_with_the_native_configuration(model: dict) -> None:
     for name in ("kafka", "flink-jobmanager", "flink-taskmanager", "flink-sql-gateway"):
         assert model["services"][name]["command"] == ["lakehouse", "stack", "serve", name]
-    assert model["services"]["schema-registry"]["build"]["dockerfile"] == "registry/Dockerfile"
-    assert "serve" in (REPO / "registry" / "Dockerfile").read_text()
+    assert (
+        model["services"]["schema-registry"]["build"]["dockerfile"] == "docker/registry/Dockerfile"
+    )
+    assert "serve" in (REPO / "docker" / "registry" / "Dockerfile").read_text()
     bootstrap = (REPO / "scripts" / "bootstrap.sh").read_text()
     module = re.search(r'MINIO_MODULE="(.+?)"', bootstrap).group(1)
-    assert f"ARG MINIO_MODULE={module}\n" in (REPO / "minio" / "Dockerfile").read_text()
+    assert f"ARG MINIO_MODULE={module}\n" in (REPO / "docker" / "minio" / "Dockerfile").read_text()
 
 
 def test_build_secret_never_lands_in_a_layer() -> None:
     """The extra CA bundle is a BuildKit secret used through docker/with-extra-ca.sh, which is
     bind-mounted (not copied) and restores the trust store before its step ends."""
-    for dockerfile in (REPO / "docker" / "tools.Dockerfile", REPO / "registry" / "Dockerfile",
-                       REPO / "minio" / "Dockerfile", REPO / "kestra" / "Dockerfile"):  # fmt: skip
+    for dockerfile in (REPO / "docker" / "tools" / "Dockerfile", REPO / "docker" / "registry" / "Dockerfile",
+                       REPO / "docker" / "minio" / "Dockerfile", REPO / "docker" / "kestra" / "Dockerfile"):  # fmt: skip
         text = dockerfile.read_text()
         assert "--mount=type=secret,id=extra_ca" in text, dockerfile
         assert "COPY docker/with-extra-ca.sh" not in text, dockerfile

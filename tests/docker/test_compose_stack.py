@@ -47,7 +47,7 @@ PORTS = {
     "DAGSTER_HOST_PORT": "23000",
     "TRINO_HOST_PORT": "28089",
 }
-# every default service but Kestra, whose server image cannot be built here (see kestra/Dockerfile);
+# every default service but Kestra, whose server image cannot be built here (see docker/kestra/Dockerfile);
 # minio-init (one-shot) runs as a dependency of the first tools container
 SERVICES = (
     "kafka schema-registry minio postgres flink-jobmanager flink-taskmanager flink-sql-gateway"

@@ -242,7 +242,7 @@ def test_dagster_ui_shows_the_asset_graph_and_a_run_launched_there_passes_its_ch
     home = (gold.lakehouse_home / "dagster").resolve()
     if home.exists():  # runs of earlier sessions would blur "the run launched here"
         shutil.rmtree(home)
-    dagster_dir = str(REPO_ROOT / "dagster")
+    dagster_dir = str(REPO_ROOT / "taxi-dagster")
     server = _server(
         [sys.executable, "-m", "taxi_dagster.cli", "ui", "--port", str(DAGSTER_PORT)],
         _env(gold, PYTHONPATH=dagster_dir),

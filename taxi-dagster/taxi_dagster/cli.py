@@ -1,12 +1,12 @@
-"""Native entry points: `python -m taxi_dagster.cli ui|run|prepare` (the folder dagster/ must be
-on sys.path; the Makefile targets pass it as PYTHONPATH).
+"""Native entry points: `python -m taxi_dagster.cli ui|run|prepare` (taxi-dagster/ is on sys.path
+through the editable install; the images set PYTHONPATH).
 
   ui       dagster dev on 127.0.0.1:3000 (webserver + daemon; the schedule starts off)
   run      materialize the whole graph in this process, print per-asset durations and the check
            results, exit non-zero if any step or blocking check failed
   prepare  parse the dbt project into dbt/target/dagster/manifest.json (build time)
 
-DAGSTER_HOME is <lakehouse_home>/dagster (.lakehouse/dagster), with dagster/dagster.yaml copied
+DAGSTER_HOME is <lakehouse_home>/dagster (.lakehouse/dagster), with taxi-dagster/dagster.yaml copied
 into it.
 """
 
@@ -23,7 +23,7 @@ from rich.table import Table
 
 from lakehouse.settings import get_settings
 
-DAGSTER_DIR = Path(__file__).resolve().parent.parent  # the repository's dagster/ folder
+DAGSTER_DIR = Path(__file__).resolve().parent.parent  # the repository's taxi-dagster/ folder
 INSTANCE_TEMPLATE = DAGSTER_DIR / "dagster.yaml"
 
 app = typer.Typer(

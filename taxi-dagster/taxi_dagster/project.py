@@ -8,7 +8,7 @@ The manifest Dagster builds the asset graph from is made once, at build time, no
   `dbt/target/dagster/manifest.json`. Prepare it with either
 
       python -m taxi_dagster.cli prepare
-      dagster-dbt project prepare-and-package --file dagster/taxi_dagster/project.py
+      dagster-dbt project prepare-and-package --file taxi-dagster/taxi_dagster/project.py
 
   Both run `dbt parse` through the preparer below. If the manifest is missing altogether,
   definitions.py prepares it once (a fresh clone must load).
