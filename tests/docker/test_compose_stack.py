@@ -150,6 +150,21 @@ def taskmanagers() -> list[dict]:
     return httpx.get(f"{FLINK}/taskmanagers", timeout=5).json()["taskmanagers"]
 
 
+def _project_objects(kind: str) -> list[str]:
+    return subprocess.run(
+        ["docker", kind, "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"]
+        + (["-a"] if kind == "container" else []),
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+
+
+def _remove_project_leftovers() -> None:
+    for kind, remove in (("container", ["rm", "-f"]), ("volume", ["rm"]), ("network", ["rm"])):
+        ids = _project_objects(kind)
+        if ids:
+            subprocess.run(["docker", kind, *remove, *ids], capture_output=True, check=True)
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[None]:
     engine = subprocess.run(
@@ -160,6 +175,9 @@ def stack() -> Iterator[None]:
     if ENV_FILE.parent.exists():
         compose("down", "--volumes", "--remove-orphans", check=False)
         shutil.rmtree(HOME)
+    # what an interrupted run of another checkout left under this project name (its volumes
+    # hold a PostgreSQL initialized with that checkout's secrets): found by compose's label
+    _remove_project_leftovers()
     HOME.mkdir(parents=True)
     t0 = time.monotonic()
     make("up")
