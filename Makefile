@@ -182,7 +182,7 @@ validate-kestra: ## Validate the Kestra flows with Kestra 2.0's libraries and th
 	@bash scripts/validate_kestra_flow.sh
 
 validate-compose: ## Load docker-compose.yml with compose-go (the library of `docker compose`)
-	@$(VENV)/bin/pytest -q tests/unit/test_compose.py
+	@$(VENV)/bin/pytest -q tests/checks/test_compose.py
 
 test-udf: ## Java unit tests of the Flink UDF (flink/udf) and the Iceberg maintenance tool
 	@set -o pipefail; mvn -q -B -f flink/udf/pom.xml test 2>&1 | $(STRIP_ANSI)
